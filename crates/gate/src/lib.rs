@@ -1,0 +1,1 @@
+//! gerbang-gate (being written).

@@ -50,12 +50,12 @@ fn digit(ch: u8, at: usize) -> Result<u32, Base45Error> {
 /// Decodes base45 text. The output is at most two thirds of the input length.
 pub fn decode(text: &str) -> Result<Vec<u8>, Base45Error> {
     let raw = text.as_bytes();
-    if raw.len() % 3 == 1 {
-        return Err(Base45Error::BadLength { len: raw.len() });
-    }
     // A non-ASCII character is reported with its real char; find it before indexing bytes.
     if let Some((at, ch)) = text.char_indices().find(|(_, c)| !c.is_ascii()) {
         return Err(Base45Error::BadCharacter { ch, at });
+    }
+    if raw.len() % 3 == 1 {
+        return Err(Base45Error::BadLength { len: raw.len() });
     }
     let mut out = Vec::with_capacity(raw.len() / 3 * 2 + 1);
     for (i, group) in raw.chunks(3).enumerate() {

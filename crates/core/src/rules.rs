@@ -208,8 +208,9 @@ pub struct Context<'a> {
 /// Decides a scan. Pure: the same arguments always give the same verdict.
 ///
 /// Order of checks, so that the most useful reason wins: the code itself (damaged, forged,
-/// wrong event, unknown), then the ticket (revoked), then for entries the gate's types, time
-/// windows, whether it is in use, limits, and last the hall's capacity.
+/// wrong event, unknown); for exits, only whether the ticket is inside; for entries, the
+/// ticket (revoked), the gate's types, time windows, whether it is in use, limits, and last
+/// the hall's capacity.
 pub fn decide(scan: &Scan<'_>, ctx: &Context<'_>) -> Verdict {
     let event = ctx.event;
     let code = match scan.code {
@@ -276,13 +277,8 @@ pub fn decide(scan: &Scan<'_>, ctx: &Context<'_>) -> Verdict {
     let tz = event.utc_offset_minutes;
     let now = scan.now;
 
-    if ctx.ticket.is_some_and(|t| t.revoked) {
-        return out.verdict(
-            VerdictKind::Revoked,
-            "This ticket was cancelled or re-issued.".into(),
-        );
-    }
-
+    // Exits come before revocation: a person inside whose ticket was revoked still leaves, and
+    // "inside now" must count them out.
     let inside_since = inside_since(ctx.history);
     if ctx.gate.direction == Direction::Exit {
         return match inside_since {
@@ -292,6 +288,13 @@ pub fn decide(scan: &Scan<'_>, ctx: &Context<'_>) -> Verdict {
                 "This ticket is not inside; no exit recorded.".into(),
             ),
         };
+    }
+
+    if ctx.ticket.is_some_and(|t| t.revoked) {
+        return out.verdict(
+            VerdictKind::Revoked,
+            "This ticket was cancelled or re-issued.".into(),
+        );
     }
 
     if !ctx.gate.allowed_types.is_empty() && !ctx.gate.allowed_types.contains(&type_id) {
@@ -396,11 +399,7 @@ impl Outcome {
     }
 
     fn already_used(self, used: &Movement, tz: i32) -> Verdict {
-        let reason = format!(
-            "Already used at {}, {}.",
-            used.gate,
-            used.at.local_hhmm(tz)
-        );
+        let reason = format!("Already used at {}, {}.", used.gate, used.at.local_hhmm(tz));
         Verdict {
             previous: Some(used.clone()),
             ..self.verdict(VerdictKind::AlreadyUsed, reason)

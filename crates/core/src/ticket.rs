@@ -85,7 +85,7 @@ pub enum Code {
 pub enum CodeError {
     #[error("the code is empty")]
     Empty,
-    #[error("the code is {len} characters long; no ticket is longer than {MAX_CODE_LEN}")]
+    #[error("the code is {len} bytes long; no ticket is longer than {MAX_CODE_LEN}")]
     TooLong { len: usize },
     #[error("the code contains a control character at position {at}")]
     ControlCharacter { at: usize },
@@ -111,10 +111,7 @@ impl CodeError {
     /// True when the text is recognisably a Gerbang code but damaged, as opposed to a
     /// well-formed code whose signature is wrong (forged).
     pub fn is_malformed(&self) -> bool {
-        !matches!(
-            self,
-            CodeError::UnknownKey { .. } | CodeError::BadSignature
-        )
+        !matches!(self, CodeError::UnknownKey { .. } | CodeError::BadSignature)
     }
 }
 
@@ -123,7 +120,8 @@ impl Code {
     ///
     /// Text with Gerbang's prefix must parse as a signed code or is an error: a damaged signed
     /// code is never silently treated as an opaque one. A code typed with Caps Lock on (the whole
-    /// text in lower case, as keyboard-wedge scanners do then) is read as if upper case.
+    /// text in lower case, as keyboard-wedge scanners do then) is read as if upper case when
+    /// that parses; otherwise it stays an opaque code.
     pub fn parse(text: &str) -> Result<Code, CodeError> {
         let text = text.trim();
         if text.is_empty() {
@@ -139,7 +137,11 @@ impl Code {
             return SignedCode::parse(text).map(Code::Signed);
         }
         if text.starts_with("gb:") && !text.chars().any(|c| c.is_ascii_uppercase()) {
-            return SignedCode::parse(&text.to_ascii_uppercase()).map(Code::Signed);
+            // Another system's lower-case barcode may start with "gb:" too: only a text that
+            // parses once upper-cased is taken as a Caps Lock'd Gerbang code.
+            if let Ok(code) = SignedCode::parse(&text.to_ascii_uppercase()) {
+                return Ok(Code::Signed(code));
+            }
         }
         Ok(Code::Opaque(text.to_owned()))
     }
@@ -183,7 +185,9 @@ impl SignedCode {
                 extra: bytes.len() - need,
             });
         }
-        let u32_at = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let u32_at = |at: usize| {
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let mut at = FIXED_LEN;
         let mut next_time = |present: bool| {
             present.then(|| {
@@ -223,7 +227,9 @@ fn signing_input(payload: &[u8]) -> Vec<u8> {
 pub enum IssueError {
     #[error("this key signs event {key_event}, not event {ticket_event}")]
     WrongEvent { key_event: u32, ticket_event: u32 },
-    #[error("{field} {value} is outside what a ticket can carry (whole seconds from 1970 to 2106)")]
+    #[error(
+        "{field} {value} is outside what a ticket can carry (whole seconds from 1970 to 2106)"
+    )]
     TimeOutOfRange { field: &'static str, value: i64 },
 }
 

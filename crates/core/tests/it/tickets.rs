@@ -45,9 +45,9 @@ fn issued_codes_round_trip_and_fit_a_small_qr_code() {
     assert_eq!((shortest.len(), longest.len()), (119, 131));
     // The bound is version 7 at level M; the largest ticket needs version 6.
     assert_eq!(qr::version(&longest).unwrap(), 6);
-    assert!(longest.bytes().all(|b| b.is_ascii_uppercase()
-        || b.is_ascii_digit()
-        || b" $%*+-./:".contains(&b)));
+    assert!(longest
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b" $%*+-./:".contains(&b)));
 
     let mut ring = Keyring::new();
     ring.insert(big.public_key()).unwrap();
@@ -75,7 +75,7 @@ fn typed_errors_say_what_was_wrong() {
         ("".into(), Err("malformed: the code is empty".into())),
         (
             "x".repeat(MAX_CODE_LEN + 1),
-            Err("malformed: the code is 513 characters long; no ticket is longer than 512".into()),
+            Err("malformed: the code is 513 bytes long; no ticket is longer than 512".into()),
         ),
         (
             "AB\u{1b}[2J".into(),
@@ -91,6 +91,7 @@ fn typed_errors_say_what_was_wrong() {
             Err("malformed: the code is damaged: character 'a' at position 7 is not a base45 character".into()),
         ),
         ("  LOKET-123 \n".into(), Err("opaque: LOKET-123".into())),
+        ("gb:other-system".into(), Err("opaque: gb:other-system".into())),
         (format!(" {good}\r\n"), Ok(claims(5))),
     ];
     for (input, expected) in cases {
@@ -153,15 +154,15 @@ fn qr_images_render() {
 
 fn arb_claims() -> impl Strategy<Value = TicketClaims> {
     let time = prop::option::of((0u32..=u32::MAX).prop_map(|s| Millis::from_secs(i64::from(s))));
-    (any::<u32>(), any::<u16>(), time.clone(), time).prop_map(|(ticket_id, type_id, from, until)| {
-        TicketClaims {
+    (any::<u32>(), any::<u16>(), time.clone(), time).prop_map(
+        |(ticket_id, type_id, from, until)| TicketClaims {
             event_id: EVENT,
             ticket_id,
             type_id,
             valid_from: from,
             valid_until: until,
-        }
-    })
+        },
+    )
 }
 
 proptest! {

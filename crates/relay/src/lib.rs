@@ -1,2 +1,207 @@
-//! gerbang-relay: the relay server. Its own issue builds the event log, the WebSocket hub and the
-//! HTTP API here; for now the crate only fixes its place in the workspace.
+//! gerbang-relay: the small server every gate and supervisor screen talks to.
+//!
+//! # Layout
+//! * [`writer`]: the single writer thread. Group commit of the append-only event log, and the
+//!   official verdict of every scan (`gerbang_core::decide` in arrival order, conflicts flagged).
+//! * [`store`]: opening the SQLite database (WAL, `synchronous=FULL`) and the reads that serve
+//!   catch-up and queries.
+//! * [`ws`]: one WebSocket connection: hello, catch-up from a cursor, live entries, pipelined
+//!   scan uploads and acks, heartbeats, limits.
+//! * [`hub`]: what connections share: database handles, the broadcast of committed entries,
+//!   limits, connection counts.
+//! * [`auth`]: devices, tokens (stored as hashes), roles, one-time pairing codes.
+//! * [`http`]: the routes on the same port.
+//!
+//! [`Relay::open`] starts the writer; [`Relay::serve`] accepts connections until told to stop.
+//! Tests run the real server in-process on `127.0.0.1:0`.
+
+pub mod auth;
+pub mod error;
+mod http;
+pub mod hub;
+pub mod store;
+pub mod writer;
+mod ws;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use gerbang_core::protocol::Role;
+use gerbang_core::Millis;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{Error, Result};
+pub use hub::Limits;
+pub use store::Location;
+pub use writer::Writer;
+
+/// How to run a relay.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: Location,
+    pub limits: Limits,
+    /// The clock; tests may pin it.
+    pub clock: fn() -> Millis,
+}
+
+impl Config {
+    pub fn new(database: Location) -> Config {
+        Config {
+            database,
+            limits: Limits::default(),
+            clock: system_clock,
+        }
+    }
+}
+
+/// The wall clock as [`Millis`].
+pub fn system_clock() -> Millis {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Millis(since.as_millis() as i64)
+}
+
+/// An open relay: its database, writer thread and shared state.
+#[derive(Debug)]
+pub struct Relay {
+    shared: Arc<Shared>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+use hub::Shared;
+
+impl Relay {
+    /// Opens (creating if needed) the database and starts the writer.
+    pub fn open(config: Config) -> Result<Relay> {
+        let (publish, _) = broadcast::channel(config.limits.live_window);
+        let (writer, writer_thread) =
+            Writer::start(&config.database, publish.clone(), config.clock)?;
+        let reader = store::Reader::open(&config.database)?;
+        let devices = store::connect(&config.database)?;
+        let active_event = reader.first_event_id()?.unwrap_or(0);
+        Ok(Relay {
+            shared: Arc::new(Shared {
+                reader,
+                writer,
+                devices: Mutex::new(devices),
+                publish,
+                connections: Arc::new(Mutex::new(HashMap::new())),
+                limits: config.limits,
+                clock: config.clock,
+                shutdown: CancellationToken::new(),
+                active_event: Mutex::new(active_event),
+            }),
+            writer_thread: Some(writer_thread),
+        })
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.shared.writer
+    }
+
+    pub fn reader(&self) -> &store::Reader {
+        &self.shared.reader
+    }
+
+    /// A handle for administering the relay while it serves.
+    pub fn admin(&self) -> Admin {
+        Admin {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Serves HTTP and WebSocket on `listener` until `shutdown` completes, then closes every
+    /// connection with "going away" and waits for the writer to commit what is pending.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let token = self.shared.shutdown.clone();
+        let app = http::router(Arc::clone(&self.shared));
+        let stop = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop.cancel();
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await?;
+        // Connections have been told to go; commit what is queued and stop the writer.
+        self.shared.writer.stop().await;
+        if let Some(thread) = self.writer_thread.take() {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .ok();
+        }
+        Ok(())
+    }
+}
+
+/// Administration of a running relay, from this process (the desktop app hosting it, tests).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    shared: Arc<Shared>,
+}
+
+impl Admin {
+    pub fn writer(&self) -> &Writer {
+        &self.shared.writer
+    }
+
+    pub fn reader(&self) -> &store::Reader {
+        &self.shared.reader
+    }
+
+    /// Sets the event that gates are told to check in `welcome`.
+    pub fn set_active_event(&self, event_id: u32) {
+        *self
+            .shared
+            .active_event
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = event_id;
+    }
+
+    /// Registers a device directly and returns its token (the only time it is shown).
+    pub fn create_device(&self, name: &str, role: Role) -> Result<(auth::Device, String)> {
+        let conn = self
+            .shared
+            .devices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        auth::create_device(&conn, name, role, (self.shared.clock)())
+    }
+
+    pub fn create_pairing_code(&self, role: Role) -> Result<String> {
+        let conn = self
+            .shared
+            .devices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        auth::create_pairing_code(&conn, role, (self.shared.clock)())
+    }
+
+    /// Revokes a device: refused from its next hello on. Returns false if no such device.
+    pub fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        let conn = self
+            .shared
+            .devices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        auth::revoke_device(&conn, device_id, (self.shared.clock)())
+    }
+}
+
+/// Opens a relay with `config` and serves `listener` until `shutdown`. The binary's main is a
+/// thin wrapper around this.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    Relay::open(config)?.serve(listener, shutdown).await
+}

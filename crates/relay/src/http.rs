@@ -1,0 +1,127 @@
+//! The HTTP side of the relay's one port: the WebSocket upgrade and the REST API.
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::auth;
+use crate::hub::Shared;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/ws", get(websocket))
+        .route("/api/v1/pair", post(pair))
+        .with_state(shared)
+}
+
+/// An error as every endpoint returns it: a stable code and a sentence for people.
+#[derive(Debug, Serialize)]
+pub(crate) struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(err: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            err.to_string(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    head: u64,
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Result<Json<Health>, ApiError> {
+    Ok(Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        head: shared.reader.head().map_err(ApiError::internal)?,
+    }))
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
+    let limits = &shared.limits;
+    // Small buffers: an idle gate connection must cost kilobytes, not tungstenite's default
+    // 128 KiB read buffer. Messages are small JSON; large catch-up batches are split anyway.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.max_message_bytes * 4)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .on_upgrade(move |socket| crate::ws::serve(socket, shared))
+}
+
+#[derive(Debug, Deserialize)]
+struct PairRequest {
+    code: String,
+    device_name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PairResponse {
+    device_id: String,
+    device_name: String,
+    role: gerbang_core::protocol::Role,
+    token: String,
+}
+
+async fn pair(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<PairRequest>,
+) -> Result<Json<PairResponse>, ApiError> {
+    let name = request.device_name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "device_name must have 1 to 64 characters",
+        ));
+    }
+    let now = (shared.clock)();
+    let mut conn = shared.devices.lock().unwrap_or_else(|e| e.into_inner());
+    match auth::redeem_pairing_code(&mut conn, &request.code, name, now)
+        .map_err(ApiError::internal)?
+    {
+        Ok((device, token)) => Ok(Json(PairResponse {
+            device_id: device.id,
+            device_name: device.name,
+            role: device.role,
+            token,
+        })),
+        Err(reason) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "pairing_refused",
+            reason,
+        )),
+    }
+}

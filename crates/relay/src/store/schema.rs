@@ -1,0 +1,87 @@
+//! The relay's SQLite schema. Migrations are append-only: never edit one that has shipped,
+//! add a new one.
+
+use rusqlite_migration::{Migrations, M};
+
+/// 2026-11-21: the event log and what it is decided against.
+const INITIAL: &str = "
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    -- gerbang_core::EventRules as JSON: read whole, rarely written.
+    rules TEXT NOT NULL
+);
+CREATE TABLE event_keys (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    key_id INTEGER NOT NULL,
+    public_key TEXT NOT NULL,
+    -- The signing secret; only the relay has it. NULL for keys imported without one.
+    secret BLOB,
+    retired INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, key_id)
+);
+CREATE TABLE tickets (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    ticket_id INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    barcode TEXT,
+    valid_from INTEGER,
+    valid_until INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, ticket_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX tickets_by_barcode ON tickets(event_id, barcode) WHERE barcode IS NOT NULL;
+CREATE TABLE gates (
+    name TEXT PRIMARY KEY,
+    -- JSON array of ticket type ids admitted here; empty admits all.
+    allowed_types TEXT NOT NULL DEFAULT '[]'
+);
+-- The system of record: append-only, one row per entry, seq is the global order.
+CREATE TABLE log (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    -- gerbang_core::protocol::LogBody as JSON, exactly what gates receive.
+    body TEXT NOT NULL,
+    -- For scans: indexed copies of what queries and the official decision need.
+    scan_id TEXT UNIQUE,
+    event_id INTEGER,
+    ticket_id INTEGER,
+    gate TEXT,
+    direction TEXT,
+    scanned_at INTEGER,
+    official TEXT,
+    conflict INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX log_by_ticket ON log(event_id, ticket_id, seq) WHERE ticket_id IS NOT NULL;
+CREATE INDEX log_by_event_kind ON log(event_id, kind, seq);
+-- Paired devices. Tokens are random and only their SHA-256 is kept.
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('gate', 'supervisor', 'admin')),
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+-- One-time pairing codes, also kept only as hashes.
+CREATE TABLE pairing_codes (
+    code_hash BLOB PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('gate', 'supervisor', 'admin')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+";
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(INITIAL)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

@@ -1,0 +1,722 @@
+//! The single writer: every change to the log goes through one thread that groups whatever
+//! arrived while the previous commit was on its way to disk into one transaction (group
+//! commit), decides scans officially in arrival order, and only then answers and publishes.
+//!
+//! One writer makes "arrival order" well defined (it is the order of this thread's channel)
+//! and keeps SQLite free of write contention; grouping makes one `fsync` serve many scans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gerbang_core::protocol::{
+    self, Alert, AlertKind, Conflict, LogBody, LogEntry, ScanRecord, ServerMessage,
+};
+use gerbang_core::{
+    decide, Code, Context, Direction, EventRules, GateRules, Keyring, Millis, Movement, Scan,
+    TicketRecord, Verdict, VerdictKind,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::error::{Error, Result};
+use crate::store::{self, Location};
+
+/// Most commands folded into one transaction; bounds the latency one commit can add.
+const MAX_BATCH: usize = 4_096;
+/// Commands waiting for the writer. Senders wait (backpressure) when it is full.
+const QUEUE: usize = 16_384;
+
+/// What a scan upload gets back once it is durable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanAck {
+    pub seq: u64,
+    pub official: Verdict,
+    pub conflict: Option<Conflict>,
+    /// True when this scan id was already in the log: the same ack again, no new entry.
+    pub replayed: bool,
+}
+
+/// A committed entry as published to every connection, encoded once for all of them.
+#[derive(Debug)]
+pub struct Published {
+    pub entry: LogEntry,
+    /// The `entries` message carrying just this entry.
+    pub entries_json: String,
+    /// For a conflicting scan: the `alert` message for supervisors.
+    pub alert_json: Option<String>,
+}
+
+/// An ack on its way: resolves when the scan's commit is on disk.
+#[derive(Debug)]
+pub struct PendingAck(oneshot::Receiver<Result<ScanAck>>);
+
+impl PendingAck {
+    pub async fn wait(self) -> Result<ScanAck> {
+        self.await
+    }
+}
+
+impl std::future::Future for PendingAck {
+    type Output = Result<ScanAck>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.map_err(|_| Error::ShuttingDown).and_then(|r| r))
+    }
+}
+
+/// A new log entry and, for a conflicting scan, the alert that goes with it.
+type Logged = (LogEntry, Option<Alert>);
+
+enum Command {
+    Scan {
+        record: ScanRecord,
+        reply: oneshot::Sender<Result<ScanAck>>,
+    },
+    Append {
+        body: LogBody,
+        reply: oneshot::Sender<Result<LogEntry>>,
+    },
+    /// Commit everything queued before this, then stop; later commands are refused.
+    Stop,
+}
+
+/// The handle to the writer thread. Cheap to clone; the thread ends when every handle is gone
+/// and the queue is drained, so pending work is always committed before shutdown completes.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Writer {
+    /// Opens the database for writing and starts the writer thread. Committed entries are sent
+    /// on `publish`; the returned handle joins the thread.
+    pub fn start(
+        location: &Location,
+        publish: broadcast::Sender<Arc<Published>>,
+        clock: fn() -> Millis,
+    ) -> Result<(Writer, std::thread::JoinHandle<()>)> {
+        let conn = store::open_for_writing(location)?;
+        let state = Decider::load(&conn)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("gerbang-log-writer".into())
+            .spawn(move || {
+                WriterThread {
+                    conn,
+                    state,
+                    publish,
+                    clock,
+                }
+                .run(rx);
+            })?;
+        Ok((Writer { tx }, thread))
+    }
+
+    /// Records a scan; answers once it is on disk. Idempotent by scan id.
+    pub async fn scan(&self, record: ScanRecord) -> Result<ScanAck> {
+        self.submit_scan(record).await?.wait().await
+    }
+
+    /// Queues a scan and returns at once with a ticket for its ack, so one connection can have
+    /// many scans in flight (pipelining) and still receive the acks in upload order: the writer
+    /// works through its queue in order.
+    pub async fn submit_scan(&self, record: ScanRecord) -> Result<PendingAck> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Scan { record, reply }).await?;
+        Ok(PendingAck(answer))
+    }
+
+    /// Appends any other entry (ticket upsert, revocation, key change, event update, message).
+    pub async fn append(&self, body: LogBody) -> Result<LogEntry> {
+        if matches!(body, LogBody::Scan { .. }) {
+            return Err(Error::Invalid(
+                "scans are recorded with Writer::scan".into(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Append { body, reply }).await?;
+        answer.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Commits everything queued so far, then stops the writer thread.
+    pub async fn stop(&self) {
+        let _ = self.tx.send(Command::Stop).await;
+    }
+
+    async fn send(&self, command: Command) -> Result<()> {
+        self.tx.send(command).await.map_err(|_| Error::ShuttingDown)
+    }
+}
+
+struct WriterThread {
+    conn: Connection,
+    state: Decider,
+    publish: broadcast::Sender<Arc<Published>>,
+    clock: fn() -> Millis,
+}
+
+/// A command's result, held until the batch's commit decides whether it stands.
+enum Outcome {
+    Scan(oneshot::Sender<Result<ScanAck>>, Result<ScanAck>),
+    Append(oneshot::Sender<Result<LogEntry>>, Result<LogEntry>),
+}
+
+impl WriterThread {
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut batch = Vec::with_capacity(64);
+        let mut stop = false;
+        while let Some(first) = rx.blocking_recv() {
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                if matches!(command, Command::Stop) {
+                    stop = true;
+                    break;
+                }
+                batch.push(command);
+                if batch.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(&mut batch);
+            }
+            if stop {
+                break;
+            }
+        }
+        // Dropping the receiver refuses whatever is still queued or sent later: those callers
+        // hear "shutting down" and retry against the next run of the relay.
+        tracing::debug!("log writer stopped");
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<Command>) {
+        let mut published = Vec::new();
+        let outcomes = match self.apply_batch(batch, &mut published) {
+            Ok(outcomes) => outcomes,
+            Err(err) => {
+                // Nothing of the batch is on disk: every caller hears so, and the in-memory
+                // state is rebuilt from what is.
+                tracing::error!("log commit failed: {err}");
+                let message = err.to_string();
+                for command in batch.drain(..) {
+                    match command {
+                        Command::Scan { reply, .. } => {
+                            let _ = reply.send(Err(Error::Invalid(message.clone())));
+                        }
+                        Command::Append { reply, .. } => {
+                            let _ = reply.send(Err(Error::Invalid(message.clone())));
+                        }
+                        Command::Stop => {}
+                    }
+                }
+                match Decider::load(&self.conn) {
+                    Ok(state) => self.state = state,
+                    Err(err) => tracing::error!("reloading the relay state failed: {err}"),
+                }
+                return;
+            }
+        };
+        // Durable: now answer, then publish, so a gate never hears of an entry that a crash
+        // could still take back.
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Scan(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Outcome::Append(reply, result) => {
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        for (entry, alert) in published {
+            let entries_json = protocol::encode_server(&ServerMessage::Entries {
+                head: entry.seq,
+                entries: vec![entry.clone()],
+            });
+            let alert_json =
+                alert.map(|alert| protocol::encode_server(&ServerMessage::Alert { alert }));
+            // No receivers is fine: nobody is connected.
+            let _ = self.publish.send(Arc::new(Published {
+                entry,
+                entries_json,
+                alert_json,
+            }));
+        }
+    }
+
+    fn apply_batch(
+        &mut self,
+        batch: &mut Vec<Command>,
+        published: &mut Vec<Logged>,
+    ) -> Result<Vec<Outcome>> {
+        let tx = self.conn.transaction()?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for command in batch.drain(..) {
+            let now = (self.clock)();
+            match command {
+                Command::Scan { record, reply } => {
+                    let result = self.state.record_scan(&tx, record, now);
+                    let result = result.map(|(ack, logged)| {
+                        if let Some(logged) = logged {
+                            published.push(logged);
+                        }
+                        ack
+                    });
+                    outcomes.push(Outcome::Scan(reply, result));
+                }
+                Command::Append { body, reply } => {
+                    let result = self.state.append(&tx, body, now);
+                    if let Ok(entry) = &result {
+                        published.push((entry.clone(), None));
+                    }
+                    outcomes.push(Outcome::Append(reply, result));
+                }
+                Command::Stop => {}
+            }
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+}
+
+/// What the official decision needs in memory: rules, keys, gate settings and how many people
+/// are inside per event. The tickets and their histories stay in SQLite (indexed).
+struct Decider {
+    events: HashMap<u32, EventRules>,
+    keys: HashMap<u32, Keyring>,
+    gates: HashMap<String, Vec<u16>>,
+    inside: HashMap<u32, u32>,
+}
+
+impl Decider {
+    fn load(conn: &Connection) -> Result<Decider> {
+        let mut events = HashMap::new();
+        let mut stmt = conn.prepare("SELECT id, rules FROM events")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, json) = row?;
+            let rules: EventRules = serde_json::from_str(&json)
+                .map_err(|e| Error::Corrupt(format!("event {id}: {e}")))?;
+            events.insert(id, rules);
+        }
+        let mut keys: HashMap<u32, Keyring> = HashMap::new();
+        let mut stmt =
+            conn.prepare("SELECT event_id, key_id, public_key FROM event_keys WHERE retired = 0")?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u8>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
+            let (event_id, key_id, public) = row?;
+            let public_key = public
+                .parse()
+                .map_err(|e| Error::Corrupt(format!("key {key_id} of event {event_id}: {e}")))?;
+            keys.entry(event_id)
+                .or_default()
+                .insert(gerbang_core::EventKey {
+                    event_id,
+                    key_id,
+                    public_key,
+                })
+                .map_err(Error::Corrupt)?;
+        }
+        let mut gates = HashMap::new();
+        let mut stmt = conn.prepare("SELECT name, allowed_types FROM gates")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (name, types) = row?;
+            let types: Vec<u16> = serde_json::from_str(&types)
+                .map_err(|e| Error::Corrupt(format!("gate {name}: {e}")))?;
+            gates.insert(name, types);
+        }
+        let mut inside = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT event_id,
+                    sum(official = 'admitted') - sum(official = 'exit_recorded')
+             FROM log WHERE kind = 'scan' GROUP BY event_id",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))? {
+            let (event_id, n) = row?;
+            inside.insert(event_id, n.max(0) as u32);
+        }
+        Ok(Decider {
+            events,
+            keys,
+            gates,
+            inside,
+        })
+    }
+
+    /// Decides and logs one scan, or replays the ack of a scan id already logged.
+    fn record_scan(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: ScanRecord,
+        now: Millis,
+    ) -> Result<(ScanAck, Option<Logged>)> {
+        let scan_id = record.scan_id.to_string();
+        let existing: Option<(i64, String)> = tx
+            .prepare_cached("SELECT seq, body FROM log WHERE scan_id = ?1")?
+            .query_row([&scan_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((seq, body)) = existing {
+            let entry = store::entry_from_row(seq as u64, 0, &body)?;
+            return match entry.body {
+                LogBody::Scan {
+                    official, conflict, ..
+                } => Ok((
+                    ScanAck {
+                        seq: seq as u64,
+                        official,
+                        conflict,
+                        replayed: true,
+                    },
+                    None,
+                )),
+                _ => Err(Error::Corrupt(format!(
+                    "log entry {seq} has a scan id but is not a scan"
+                ))),
+            };
+        }
+
+        let event = self.events.get(&record.event_id).ok_or_else(|| {
+            Error::Invalid(format!(
+                "event {} does not exist on this relay",
+                record.event_id
+            ))
+        })?;
+        let code = Code::parse(&record.code);
+        let ticket = lookup_ticket(tx, event.id, &code)?;
+        let ticket_id = ticket.as_ref().map(|t| t.ticket_id).or(match &code {
+            Ok(Code::Signed(s)) if s.claims.event_id == event.id => Some(s.claims.ticket_id),
+            _ => None,
+        });
+        let history = match ticket_id {
+            Some(id) => history(tx, event.id, id)?,
+            None => Vec::new(),
+        };
+        let movements: Vec<Movement> = history.iter().map(|h| h.movement.clone()).collect();
+        let gate = GateRules {
+            gate: record.gate.clone(),
+            direction: record.direction,
+            allowed_types: self.gates.get(&record.gate).cloned().unwrap_or_default(),
+        };
+        let empty = Keyring::new();
+        let inside_now = self.inside.get(&event.id).copied().unwrap_or(0);
+        // Time windows are judged at the moment of scanning (the gate's clock), not at upload:
+        // a scan made offline at 19:00 and uploaded at 23:00 was made while the doors were open.
+        let verdict = decide(
+            &Scan {
+                code: &code,
+                now: record.at,
+            },
+            &Context {
+                event,
+                gate: &gate,
+                keys: self.keys.get(&event.id).unwrap_or(&empty),
+                ticket: ticket.as_ref(),
+                history: &movements,
+                inside_now,
+            },
+        );
+
+        // A gate let someone in that the official order refuses: the second of two offline
+        // admissions. Both stay in the log; this one is flagged.
+        let conflict = (record.local.is_accepted() && !verdict.kind.is_accepted())
+            .then(|| {
+                history
+                    .iter()
+                    .rev()
+                    .find(|h| h.movement.direction == Direction::Entry)
+                    .map(|first| Conflict {
+                        first_scan_id: first.scan_id,
+                        first_gate: first.movement.gate.clone(),
+                        first_at: first.movement.at,
+                    })
+            })
+            .flatten();
+
+        match verdict.kind {
+            VerdictKind::Admitted => *self.inside.entry(event.id).or_default() += 1,
+            VerdictKind::ExitRecorded => {
+                let n = self.inside.entry(event.id).or_default();
+                *n = n.saturating_sub(1);
+            }
+            _ => {}
+        }
+
+        let body = LogBody::Scan {
+            scan: ScanRecord {
+                ticket_id,
+                ..record
+            },
+            official: verdict.clone(),
+            conflict: conflict.clone(),
+        };
+        let entry = insert_entry(tx, now, &body)?;
+        let alert = match &conflict {
+            Some(c) => Some(conflict_alert(tx, c, &entry, now)?),
+            None => None,
+        };
+        Ok((
+            ScanAck {
+                seq: entry.seq,
+                official: verdict,
+                conflict,
+                replayed: false,
+            },
+            Some((entry, alert)),
+        ))
+    }
+
+    /// Applies a non-scan entry to the relay's tables and logs it.
+    fn append(&mut self, tx: &Transaction<'_>, body: LogBody, now: Millis) -> Result<LogEntry> {
+        match &body {
+            LogBody::Scan { .. } => {
+                return Err(Error::Invalid(
+                    "scans are recorded with Writer::scan".into(),
+                ))
+            }
+            LogBody::EventUpdated { event } => {
+                let json = serde_json::to_string(event).expect("EventRules serialise");
+                tx.execute(
+                    "INSERT INTO events (id, rules) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET rules = excluded.rules",
+                    params![event.id, json],
+                )?;
+                self.events.insert(event.id, event.clone());
+            }
+            LogBody::TicketUpsert { ticket } => upsert_ticket(tx, ticket)?,
+            LogBody::TicketRevoked {
+                event_id,
+                ticket_id,
+            } => {
+                let n = tx.execute(
+                    "UPDATE tickets SET revoked = 1 WHERE event_id = ?1 AND ticket_id = ?2",
+                    params![event_id, ticket_id],
+                )?;
+                if n == 0 {
+                    // A signed ticket the relay never stored can still be revoked: remember it.
+                    tx.execute(
+                        "INSERT INTO tickets (event_id, ticket_id, type_id, holder, revoked)
+                         VALUES (?1, ?2, 0, '', 1)",
+                        params![event_id, ticket_id],
+                    )?;
+                }
+            }
+            LogBody::KeyAdded { key } => {
+                self.keys
+                    .entry(key.event_id)
+                    .or_default()
+                    .insert(*key)
+                    .map_err(Error::Invalid)?;
+                tx.execute(
+                    "INSERT INTO event_keys (event_id, key_id, public_key) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (event_id, key_id) DO UPDATE
+                     SET public_key = excluded.public_key, retired = 0",
+                    params![key.event_id, key.key_id, key.public_key.to_string()],
+                )?;
+            }
+            LogBody::KeyRetired { event_id, key_id } => {
+                if let Some(ring) = self.keys.get_mut(event_id) {
+                    ring.remove(*event_id, *key_id);
+                }
+                tx.execute(
+                    "UPDATE event_keys SET retired = 1 WHERE event_id = ?1 AND key_id = ?2",
+                    params![event_id, key_id],
+                )?;
+            }
+            LogBody::Message { .. } => {}
+        }
+        insert_entry(tx, now, &body)
+    }
+}
+
+/// The alert supervisors get for a conflict: both scans, the official first and this one.
+fn conflict_alert(
+    tx: &Transaction<'_>,
+    conflict: &Conflict,
+    second: &LogEntry,
+    now: Millis,
+) -> Result<Alert> {
+    let first_body: String = tx
+        .prepare_cached("SELECT body FROM log WHERE scan_id = ?1")?
+        .query_row([conflict.first_scan_id.to_string()], |r| r.get(0))?;
+    let scan_of = |body: &LogBody| match body {
+        LogBody::Scan { scan, .. } => Some(scan.clone()),
+        _ => None,
+    };
+    let first: LogBody = serde_json::from_str(&first_body)
+        .map_err(|e| Error::Corrupt(format!("scan {}: {e}", conflict.first_scan_id)))?;
+    let scans: Vec<ScanRecord> = [scan_of(&first), scan_of(&second.body)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let holder = match &second.body {
+        LogBody::Scan { official, .. } => official.holder.clone(),
+        _ => None,
+    };
+    let second_gate = scans.get(1).map(|s| s.gate.clone()).unwrap_or_default();
+    Ok(Alert {
+        alert_id: second.seq,
+        kind: AlertKind::Conflict,
+        at: now,
+        text: format!(
+            "Ticket {} was admitted twice: first at {} (official), then at {} while it was offline{}.",
+            scans.first().and_then(|s| s.ticket_id).map(|t| t.to_string()).unwrap_or_else(|| "?".into()),
+            conflict.first_gate,
+            second_gate,
+            holder.map(|h| format!("; holder {h}")).unwrap_or_default(),
+        ),
+        scans,
+    })
+}
+
+fn upsert_ticket(tx: &Transaction<'_>, t: &TicketRecord) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO tickets (event_id, ticket_id, type_id, holder, barcode, valid_from,
+                              valid_until, revoked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (event_id, ticket_id) DO UPDATE SET
+            type_id = excluded.type_id, holder = excluded.holder, barcode = excluded.barcode,
+            valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+            revoked = excluded.revoked",
+    )?
+    .execute(params![
+        t.event_id,
+        t.ticket_id,
+        t.type_id,
+        t.holder,
+        t.barcode,
+        t.valid_from.map(|m| m.0),
+        t.valid_until.map(|m| m.0),
+        t.revoked,
+    ])?;
+    Ok(())
+}
+
+fn lookup_ticket(
+    tx: &Transaction<'_>,
+    event_id: u32,
+    code: &Result<Code, gerbang_core::CodeError>,
+) -> Result<Option<TicketRecord>> {
+    const COLUMNS: &str =
+        "event_id, ticket_id, type_id, holder, barcode, valid_from, valid_until, revoked";
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(TicketRecord {
+            event_id: r.get(0)?,
+            ticket_id: r.get(1)?,
+            type_id: r.get(2)?,
+            holder: r.get(3)?,
+            barcode: r.get(4)?,
+            valid_from: r.get::<_, Option<i64>>(5)?.map(Millis),
+            valid_until: r.get::<_, Option<i64>>(6)?.map(Millis),
+            revoked: r.get(7)?,
+        })
+    };
+    Ok(match code {
+        Ok(Code::Signed(signed)) => tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 AND ticket_id = ?2"
+            ))?
+            .query_row(
+                params![signed.claims.event_id, signed.claims.ticket_id],
+                row,
+            )
+            .optional()?,
+        // An opaque code is looked up in this event first, then anywhere, so a ticket of
+        // another event is refused as such rather than as unknown.
+        Ok(Code::Opaque(text)) => tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM tickets WHERE barcode = ?1
+                 ORDER BY event_id = ?2 DESC LIMIT 1"
+            ))?
+            .query_row(params![text, event_id], row)
+            .optional()?,
+        Err(_) => None,
+    })
+}
+
+/// An accepted movement of a ticket, with the scan that made it.
+struct Past {
+    scan_id: uuid::Uuid,
+    movement: Movement,
+}
+
+fn history(tx: &Transaction<'_>, event_id: u32, ticket_id: u32) -> Result<Vec<Past>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT scan_id, gate, direction, scanned_at FROM log
+         WHERE event_id = ?1 AND ticket_id = ?2
+           AND official IN ('admitted', 'exit_recorded')
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![event_id, ticket_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (scan_id, gate, direction, at) = row?;
+        Ok(Past {
+            scan_id: scan_id
+                .parse()
+                .map_err(|e| Error::Corrupt(format!("scan id {scan_id:?}: {e}")))?,
+            movement: Movement {
+                at: Millis(at),
+                gate,
+                direction: if direction == "exit" {
+                    Direction::Exit
+                } else {
+                    Direction::Entry
+                },
+            },
+        })
+    })
+    .collect()
+}
+
+fn insert_entry(tx: &Transaction<'_>, now: Millis, body: &LogBody) -> Result<LogEntry> {
+    let json = serde_json::to_string(body).expect("log bodies serialise");
+    let kind = body.kind();
+    let (scan_id, event_id, ticket_id, gate, direction, scanned_at, official, conflict) = match body
+    {
+        LogBody::Scan {
+            scan,
+            official,
+            conflict,
+            ..
+        } => (
+            Some(scan.scan_id.to_string()),
+            Some(scan.event_id),
+            scan.ticket_id,
+            Some(scan.gate.as_str()),
+            Some(scan.direction.as_str()),
+            Some(scan.at.0),
+            Some(official.kind.as_str()),
+            conflict.is_some(),
+        ),
+        _ => (None, None, None, None, None, None, None, false),
+    };
+    tx.prepare_cached(
+        "INSERT INTO log (at, kind, body, scan_id, event_id, ticket_id, gate, direction,
+                          scanned_at, official, conflict)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        now.0, kind, json, scan_id, event_id, ticket_id, gate, direction, scanned_at, official,
+        conflict
+    ])?;
+    Ok(LogEntry {
+        seq: tx.last_insert_rowid() as u64,
+        at: now,
+        body: body.clone(),
+    })
+}

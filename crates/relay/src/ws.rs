@@ -1,0 +1,495 @@
+//! One WebSocket connection: hello, catch-up from the client's cursor, then live entries in
+//! one direction and scans, messages and heartbeats in the other.
+//!
+//! Every connection reads the shared broadcast of committed entries through its own bounded
+//! window: a client that falls too far behind is disconnected (it catches up from its cursor
+//! when it comes back) instead of slowing the hub or growing memory.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use gerbang_core::protocol::{
+    self, ClientMessage, ErrorCode, LogBody, OperatorMessage, Role, ServerMessage,
+};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{timeout, Instant};
+
+use crate::auth::{self, Refusal};
+use crate::hub::{ConnectionSlot, Shared};
+use crate::writer::PendingAck;
+
+/// Why a connection ends, and what the client is told.
+struct Close {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Close {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Close {
+        Close {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
+    let outcome = Session::start(&mut socket, &shared).await;
+    let close = match outcome {
+        Ok(mut session) => session.run(&mut socket, &shared).await,
+        Err(close) => Some(close),
+    };
+    match close {
+        Some(close) => {
+            let error = ServerMessage::Error {
+                code: close.code,
+                message: close.message.clone(),
+            };
+            let _ = socket
+                .send(Message::Text(protocol::encode_server(&error).into()))
+                .await;
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: close.code.close_code(),
+                    reason: Utf8Bytes::from(truncate_reason(&close.message)),
+                })))
+                .await;
+        }
+        None => {
+            // Shutting down or the client left: say goodbye if the socket still listens.
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1001,
+                    reason: Utf8Bytes::from_static("relay going away"),
+                })))
+                .await;
+        }
+    }
+}
+
+/// Close reasons are limited to 123 bytes by RFC 6455.
+fn truncate_reason(message: &str) -> String {
+    let mut end = message.len().min(120);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_owned()
+}
+
+struct Session {
+    device: auth::Device,
+    /// Held for the connection's life; dropping it frees the device's connection slot.
+    _slot: ConnectionSlot,
+    live: tokio::sync::broadcast::Receiver<Arc<crate::writer::Published>>,
+    /// The last sequence number sent, so live entries already sent by catch-up are skipped.
+    sent: u64,
+    /// Scans uploaded and not yet durable, oldest first; acks go out in this order.
+    pending: VecDeque<(uuid::Uuid, PendingAck)>,
+    bucket: TokenBucket,
+}
+
+impl Session {
+    async fn start(socket: &mut WebSocket, shared: &Arc<Shared>) -> Result<Session, Close> {
+        let limits = &shared.limits;
+        let first = match timeout(limits.hello_timeout, socket.recv()).await {
+            Err(_) => {
+                return Err(Close::new(
+                    ErrorCode::NotHelloFirst,
+                    "no hello within the time allowed",
+                ))
+            }
+            Ok(None | Some(Err(_))) => {
+                return Err(Close::new(
+                    ErrorCode::NotHelloFirst,
+                    "connection closed before hello",
+                ))
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        let Message::Text(text) = first else {
+            return Err(Close::new(
+                ErrorCode::NotHelloFirst,
+                "the first message must be a hello text frame",
+            ));
+        };
+        let hello = protocol::decode_client(text.as_str())
+            .map_err(|e| Close::new(e.code(), e.to_string()))?;
+        let ClientMessage::Hello { token, cursor, .. } = hello else {
+            return Err(Close::new(
+                ErrorCode::NotHelloFirst,
+                "the first message must be hello",
+            ));
+        };
+        let device = match shared.authenticate(&token) {
+            Ok(Ok(device)) => device,
+            Ok(Err(Refusal::Unknown)) => {
+                return Err(Close::new(
+                    ErrorCode::Unauthorized,
+                    "this device token is not known to the relay; pair again",
+                ))
+            }
+            Ok(Err(Refusal::Revoked)) => {
+                return Err(Close::new(
+                    ErrorCode::DeviceRevoked,
+                    "this device was revoked by an administrator",
+                ))
+            }
+            Err(err) => return Err(Close::new(ErrorCode::Internal, err.to_string())),
+        };
+        let slot = shared.claim_slot(&device.id).ok_or_else(|| {
+            Close::new(
+                ErrorCode::TooManyConnections,
+                format!(
+                    "this device already has {} connections open",
+                    limits.connections_per_device
+                ),
+            )
+        })?;
+
+        // Subscribe before reading the head, so no entry committed in between is missed.
+        let live = shared.publish.subscribe();
+        let head = shared
+            .reader
+            .head()
+            .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+        if cursor > head {
+            // The client has applied entries this log does not have: the relay's database was
+            // replaced or restored. Its cache cannot be patched; it must start from a snapshot.
+            let event_id = shared.active_event();
+            send(socket, &ServerMessage::SnapshotNeeded {
+                reason: format!("your cursor {cursor} is ahead of this relay's log (head {head}); the relay's data was reset"),
+                url: format!("/api/v1/events/{event_id}/snapshot"),
+                head,
+            })
+            .await?;
+            return Err(Close::new(
+                ErrorCode::InvalidMessage,
+                "cursor ahead of the relay's log",
+            ));
+        }
+        let welcome = ServerMessage::Welcome {
+            server_time: (shared.clock)(),
+            device_id: device.id.clone(),
+            device_name: device.name.clone(),
+            role: device.role,
+            event_id: shared.active_event(),
+            cursor,
+            head,
+        };
+        send(socket, &welcome).await?;
+        let mut session = Session {
+            device,
+            _slot: slot,
+            live,
+            sent: cursor,
+            pending: VecDeque::new(),
+            bucket: TokenBucket::new(limits.messages_per_second, limits.message_burst),
+        };
+        session.catch_up(socket, shared, head).await?;
+        Ok(session)
+    }
+
+    /// Streams every entry after the cursor up to `head` in batches, then `caught_up`.
+    async fn catch_up(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        head: u64,
+    ) -> Result<(), Close> {
+        while self.sent < head {
+            let entries = shared
+                .reader
+                .entries_after(self.sent, shared.limits.catch_up_batch)
+                .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+            let Some(last) = entries.last() else { break };
+            let last = last.seq;
+            // Split under the message size limit; an entry too large alone was refused when
+            // it was written, so this only fails on a damaged database.
+            let messages = protocol::encode_entries(&entries, head)
+                .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+            for message in messages {
+                send_text(socket, &message).await?;
+            }
+            self.sent = last;
+        }
+        send(socket, &ServerMessage::CaughtUp { cursor: self.sent }).await
+    }
+
+    /// The live loop. Returns why it ended (`None` for a normal end).
+    async fn run(&mut self, socket: &mut WebSocket, shared: &Arc<Shared>) -> Option<Close> {
+        let idle = shared.limits.idle_timeout;
+        let mut deadline = Instant::now() + idle;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    deadline = Instant::now() + idle;
+                    match incoming {
+                        None | Some(Err(_)) => return None,
+                        Some(Ok(Message::Close(_))) => return None,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Binary(_))) => {
+                            return Some(Close::new(ErrorCode::MalformedJson, "binary frames are not part of the protocol; send JSON text"));
+                        }
+                        Some(Ok(Message::Text(text))) => {
+                            if !self.bucket.take(Instant::now()) {
+                                return Some(Close::new(ErrorCode::RateLimited, "too many messages; slow down and reconnect"));
+                            }
+                            if let Err(close) = self.handle(socket, shared, text.as_str()).await {
+                                return Some(close);
+                            }
+                        }
+                    }
+                }
+                ack = next_ack(&mut self.pending) => {
+                    self.pending.pop_front();
+                    let message = match ack {
+                        Ok((scan_id, ack)) => ServerMessage::Ack {
+                            scan_id,
+                            seq: ack.seq,
+                            official: ack.official,
+                            conflict: ack.conflict,
+                        },
+                        Err(close) => return Some(close),
+                    };
+                    if let Err(close) = send(socket, &message).await {
+                        return Some(close);
+                    }
+                }
+                live = self.live.recv() => match live {
+                    Ok(published) => {
+                        if published.entry.seq <= self.sent {
+                            continue;
+                        }
+                        self.sent = published.entry.seq;
+                        if let Err(close) = send_text(socket, &published.entries_json).await {
+                            return Some(close);
+                        }
+                        if let Some(alert) = &published.alert_json {
+                            if matches!(self.device.role, Role::Supervisor | Role::Admin) {
+                                if let Err(close) = send_text(socket, alert).await {
+                                    return Some(close);
+                                }
+                            }
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        return Some(Close::new(
+                            ErrorCode::RateLimited,
+                            format!("this connection fell {missed} entries behind; reconnect to catch up from your cursor"),
+                        ));
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    // No frame, not even a ping, for LINK_TIMEOUT: the link is dead. Nobody is
+                    // listening for an error; just let the connection go.
+                    return None;
+                }
+                _ = shared.shutdown.cancelled() => {
+                    // Let pending acks reach the client: their scans are committed or will be.
+                    while let Some((scan_id, pending)) = self.pending.pop_front() {
+                        if let Ok(ack) = pending.await {
+                            let _ = send(socket, &ServerMessage::Ack { scan_id, seq: ack.seq, official: ack.official, conflict: ack.conflict }).await;
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        text: &str,
+    ) -> Result<(), Close> {
+        let message = match protocol::decode_client(text) {
+            Ok(message) => message,
+            // A bad message is refused with a clear error, but the connection stays: one
+            // damaged frame must not cost a gate its link.
+            Err(err)
+                if err.code() == ErrorCode::InvalidMessage
+                    || err.code() == ErrorCode::UnknownType =>
+            {
+                return send(
+                    socket,
+                    &ServerMessage::Error {
+                        code: err.code(),
+                        message: err.to_string(),
+                    },
+                )
+                .await;
+            }
+            Err(err) => return Err(Close::new(err.code(), err.to_string())),
+        };
+        match message {
+            ClientMessage::Hello { .. } => Err(Close::new(
+                ErrorCode::InvalidMessage,
+                "hello was already received on this connection",
+            )),
+            ClientMessage::Ping { nonce } => {
+                send(
+                    socket,
+                    &ServerMessage::Pong {
+                        nonce,
+                        server_time: (shared.clock)(),
+                    },
+                )
+                .await
+            }
+            ClientMessage::Scan { scan } => {
+                if self.device.role == Role::Supervisor {
+                    return send(
+                        socket,
+                        &ServerMessage::Error {
+                            code: ErrorCode::Forbidden,
+                            message:
+                                "supervisor screens cannot upload scans; pair this device as a gate"
+                                    .into(),
+                        },
+                    )
+                    .await;
+                }
+                if self.pending.len() >= shared.limits.max_pending_acks {
+                    // Wait for the oldest before taking more: bounded memory per connection.
+                    if let Some((scan_id, pending)) = self.pending.pop_front() {
+                        let ack = pending
+                            .await
+                            .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+                        send(
+                            socket,
+                            &ServerMessage::Ack {
+                                scan_id,
+                                seq: ack.seq,
+                                official: ack.official,
+                                conflict: ack.conflict,
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                let scan_id = scan.scan_id;
+                let pending = shared
+                    .writer
+                    .submit_scan(scan)
+                    .await
+                    .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+                self.pending.push_back((scan_id, pending));
+                Ok(())
+            }
+            ClientMessage::SendMessage {
+                message_id,
+                to,
+                text,
+            } => {
+                let text = text.trim();
+                if text.is_empty() || text.chars().count() > 500 {
+                    return send(
+                        socket,
+                        &ServerMessage::Error {
+                            code: ErrorCode::InvalidMessage,
+                            message: "a message must have 1 to 500 characters".into(),
+                        },
+                    )
+                    .await;
+                }
+                let body = LogBody::Message {
+                    message: OperatorMessage {
+                        message_id,
+                        from: self.device.name.clone(),
+                        to,
+                        text: text.to_owned(),
+                        at: (shared.clock)(),
+                    },
+                };
+                shared
+                    .writer
+                    .append(body)
+                    .await
+                    .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The oldest pending ack, when it resolves; never resolves when nothing is pending.
+async fn next_ack(
+    pending: &mut VecDeque<(uuid::Uuid, PendingAck)>,
+) -> Result<(uuid::Uuid, crate::writer::ScanAck), Close> {
+    match pending.front_mut() {
+        Some((scan_id, ack)) => {
+            let scan_id = *scan_id;
+            ack.await.map(|ack| (scan_id, ack)).map_err(|e| {
+                Close::new(
+                    ErrorCode::Internal,
+                    format!("the relay could not record scan {scan_id}: {e}"),
+                )
+            })
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), Close> {
+    send_text(socket, &protocol::encode_server(message)).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: &str) -> Result<(), Close> {
+    socket
+        .send(Message::Text(Utf8Bytes::from(text.to_owned())))
+        .await
+        .map_err(|_| Close::new(ErrorCode::Internal, "the connection broke while sending"))
+}
+
+/// A token bucket: `burst` messages at once, refilled at `per_second`.
+#[derive(Debug)]
+struct TokenBucket {
+    tokens: f64,
+    per_second: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_second: u32, burst: u32) -> TokenBucket {
+        TokenBucket {
+            tokens: f64::from(burst),
+            per_second: f64::from(per_second),
+            burst: f64::from(burst),
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn token_bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10, 3);
+        bucket.at = start;
+        assert!((0..3).all(|_| bucket.take(start)));
+        assert!(!bucket.take(start));
+        assert!(bucket.take(start + Duration::from_millis(100)));
+        assert!(!bucket.take(start + Duration::from_millis(100)));
+    }
+}

@@ -1,0 +1,236 @@
+//! A relay with a demo event, and a WebSocket client that speaks the protocol.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use gerbang_core::protocol::{self, ClientMessage, LogBody, Role, ScanRecord, ServerMessage};
+use gerbang_core::{
+    Direction, EventRules, EventSigner, Millis, TicketClaims, TicketRecord, TicketType, VerdictKind,
+};
+use gerbang_relay::{Admin, Config, Location, Relay};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const EVENT: u32 = 1;
+/// Every wait in these tests is for a condition, bounded by this deadline.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub fn signer() -> EventSigner {
+    EventSigner::from_secret(EVENT, 1, [5; 32])
+}
+
+pub fn ticket_code(ticket_id: u32) -> String {
+    signer()
+        .issue(&TicketClaims {
+            event_id: EVENT,
+            ticket_id,
+            type_id: 1,
+            valid_from: None,
+            valid_until: None,
+        })
+        .unwrap()
+}
+
+/// A running relay on a temporary database.
+#[derive(Debug)]
+pub struct TestRelay {
+    pub addr: std::net::SocketAddr,
+    pub admin: Admin,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<gerbang_relay::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRelay {
+    /// Starts a relay with event 1 ("Seminar Nasional"), its key, and ticket 1 to 10 known.
+    pub async fn start() -> TestRelay {
+        let dir = tempfile::tempdir().unwrap();
+        let relay = Relay::open(Config::new(Location::file(
+            dir.path().join("relay.sqlite3"),
+        )))
+        .unwrap();
+        let writer = relay.writer();
+        writer
+            .append(LogBody::EventUpdated {
+                event: EventRules {
+                    id: EVENT,
+                    name: "Seminar Nasional".into(),
+                    doors_open: None,
+                    doors_close: None,
+                    capacity: Some(500),
+                    reentry: true,
+                    max_entries_per_day: None,
+                    max_entries_total: None,
+                    utc_offset_minutes: 420,
+                    ticket_types: vec![TicketType {
+                        id: 1,
+                        name: "Reguler".into(),
+                    }],
+                },
+            })
+            .await
+            .unwrap();
+        writer
+            .append(LogBody::KeyAdded {
+                key: signer().public_key(),
+            })
+            .await
+            .unwrap();
+        for ticket_id in 1..=10 {
+            writer
+                .append(LogBody::TicketUpsert {
+                    ticket: TicketRecord {
+                        event_id: EVENT,
+                        ticket_id,
+                        type_id: 1,
+                        holder: format!("Peserta {ticket_id}"),
+                        barcode: None,
+                        valid_from: None,
+                        valid_until: None,
+                        revoked: false,
+                    },
+                })
+                .await
+                .unwrap();
+        }
+        let admin = relay.admin();
+        admin.set_active_event(EVENT);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(relay.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        TestRelay {
+            addr,
+            admin,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub fn token(&self, name: &str, role: Role) -> (String, String) {
+        let (device, token) = self.admin.create_device(name, role).unwrap();
+        (device.id, token)
+    }
+
+    /// A connected client that has said hello and read through `caught_up`.
+    pub async fn client(&self, name: &str, role: Role) -> Client {
+        let (_, token) = self.token(name, role);
+        let mut client = Client::connect(self.addr).await;
+        client.hello(&token, 0).await;
+        let welcome = client.recv().await;
+        assert!(
+            matches!(welcome, ServerMessage::Welcome { .. }),
+            "{welcome:?}"
+        );
+        client
+            .until(|m| matches!(m, ServerMessage::CaughtUp { .. }))
+            .await;
+        client
+    }
+
+    /// Stops the relay and waits until it has committed everything and exited.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(DEADLINE, self.task.take().unwrap())
+            .await
+            .expect("relay did not stop in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+#[derive(Debug)]
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(addr: std::net::SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{}", protocol::WS_PATH))
+            .await
+            .unwrap();
+        Client { ws }
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.send_raw(&protocol::encode_client(message)).await;
+    }
+
+    pub async fn hello(&mut self, token: &str, cursor: u64) {
+        self.send(&ClientMessage::Hello {
+            token: token.into(),
+            cursor,
+            device_name: "test".into(),
+            app_version: "0".into(),
+        })
+        .await;
+    }
+
+    /// The next protocol message; panics on close or after the deadline.
+    pub async fn recv(&mut self) -> ServerMessage {
+        loop {
+            let frame = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("no message before the deadline")
+                .expect("connection closed")
+                .expect("connection failed");
+            match frame {
+                Message::Text(text) => return protocol::decode_server(text.as_str()).unwrap(),
+                Message::Close(frame) => panic!("closed by the relay: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads until a message matches, returning it.
+    pub async fn until(&mut self, mut wanted: impl FnMut(&ServerMessage) -> bool) -> ServerMessage {
+        loop {
+            let message = self.recv().await;
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+
+    /// Reads until the relay closes, returning the last error message and the close code.
+    pub async fn closed(&mut self) -> (Option<ServerMessage>, Option<u16>) {
+        let mut error = None;
+        loop {
+            let frame = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("not closed before the deadline");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    error = protocol::decode_server(text.as_str()).ok();
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return (error, frame.map(|f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return (error, None),
+            }
+        }
+    }
+}
+
+pub fn scan(ticket_id: u32, gate: &str, at: Millis, local: VerdictKind) -> ScanRecord {
+    ScanRecord {
+        scan_id: uuid::Uuid::now_v7(),
+        event_id: EVENT,
+        code: ticket_code(ticket_id),
+        ticket_id: Some(ticket_id),
+        gate: gate.into(),
+        direction: Direction::Entry,
+        at,
+        local,
+    }
+}

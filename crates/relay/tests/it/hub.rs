@@ -1,0 +1,311 @@
+//! The WebSocket hub: acks, broadcast, idempotency, conflicts, catch-up and refusals.
+
+use gerbang_core::protocol::{AlertKind, ClientMessage, ErrorCode, LogBody, Role, ServerMessage};
+use gerbang_core::{Millis, VerdictKind};
+
+use crate::{scan, Client, TestRelay};
+
+const T0: Millis = Millis(1_795_262_400_000);
+
+fn ack_of(message: &ServerMessage) -> Option<(u64, VerdictKind, bool)> {
+    match message {
+        ServerMessage::Ack {
+            seq,
+            official,
+            conflict,
+            ..
+        } => Some((*seq, official.kind, conflict.is_some())),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_scan_is_acked_once_durable_and_broadcast_to_every_gate() {
+    let relay = TestRelay::start().await;
+    let mut a = relay.client("Gerbang A", Role::Gate).await;
+    let mut b = relay.client("Gerbang B", Role::Gate).await;
+
+    let first = scan(1, "Gerbang A", T0, VerdictKind::Admitted);
+    a.send(&ClientMessage::Scan {
+        scan: first.clone(),
+    })
+    .await;
+    let ack = a.until(|m| matches!(m, ServerMessage::Ack { .. })).await;
+    let (seq, official, conflict) = ack_of(&ack).unwrap();
+    assert_eq!((official, conflict), (VerdictKind::Admitted, false));
+
+    // Gate B hears of it as a log entry with the official verdict and the holder's name.
+    let ServerMessage::Entries { entries, .. } = b
+        .until(|m| matches!(m, ServerMessage::Entries { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    let LogBody::Scan {
+        scan: seen,
+        official,
+        ..
+    } = &entries[0].body
+    else {
+        panic!("{entries:?}")
+    };
+    assert_eq!((entries[0].seq, seen.scan_id), (seq, first.scan_id));
+    assert_eq!(official.holder.as_deref(), Some("Peserta 1"));
+
+    // The same ticket at B, a minute later, is officially already used, at A.
+    let second = scan(
+        1,
+        "Gerbang B",
+        T0.plus(Millis::MINUTE),
+        VerdictKind::AlreadyUsed,
+    );
+    b.send(&ClientMessage::Scan { scan: second }).await;
+    let ServerMessage::Ack {
+        official, conflict, ..
+    } = b.until(|m| matches!(m, ServerMessage::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(official.kind, VerdictKind::AlreadyUsed);
+    assert_eq!(
+        official.previous.map(|p| (p.gate, p.at)),
+        Some(("Gerbang A".to_owned(), T0))
+    );
+    assert!(conflict.is_none(), "B refused it too: no conflict");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn re_uploading_a_scan_gets_the_same_ack_and_no_second_entry() {
+    let relay = TestRelay::start().await;
+    let mut a = relay.client("Gerbang A", Role::Gate).await;
+    let record = scan(3, "Gerbang A", T0, VerdictKind::Admitted);
+    let mut acks = Vec::new();
+    for _ in 0..3 {
+        a.send(&ClientMessage::Scan {
+            scan: record.clone(),
+        })
+        .await;
+        acks.push(ack_of(&a.until(|m| matches!(m, ServerMessage::Ack { .. })).await).unwrap());
+    }
+    assert_eq!(acks[0], acks[1]);
+    assert_eq!(acks[1], acks[2]);
+    let head = relay.admin.reader().head().unwrap();
+    assert_eq!(head, acks[0].0, "the re-uploads added nothing to the log");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn two_offline_admissions_are_both_logged_and_the_second_is_a_conflict() {
+    let relay = TestRelay::start().await;
+    let mut supervisor = relay.client("Koordinator", Role::Supervisor).await;
+    let mut a = relay.client("Gerbang A", Role::Gate).await;
+    let mut b = relay.client("Gerbang B", Role::Gate).await;
+
+    // Both gates admitted ticket 2 while cut off; B's clock is even earlier than A's, but the
+    // relay's arrival order decides who was first.
+    let at_a = scan(2, "Gerbang A", T0, VerdictKind::Admitted);
+    let at_b = scan(
+        2,
+        "Gerbang B",
+        T0.plus(-10 * Millis::MINUTE),
+        VerdictKind::Admitted,
+    );
+    a.send(&ClientMessage::Scan { scan: at_a.clone() }).await;
+    assert_eq!(
+        ack_of(&a.until(|m| matches!(m, ServerMessage::Ack { .. })).await)
+            .unwrap()
+            .1,
+        VerdictKind::Admitted
+    );
+    b.send(&ClientMessage::Scan { scan: at_b.clone() }).await;
+    let ServerMessage::Ack {
+        official, conflict, ..
+    } = b.until(|m| matches!(m, ServerMessage::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(official.kind, VerdictKind::AlreadyUsed);
+    let conflict = conflict.expect("B's admission is flagged");
+    assert_eq!(
+        (conflict.first_scan_id, conflict.first_gate.as_str()),
+        (at_a.scan_id, "Gerbang A")
+    );
+
+    let ServerMessage::Alert { alert } = supervisor
+        .until(|m| matches!(m, ServerMessage::Alert { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(alert.kind, AlertKind::Conflict);
+    let ids: Vec<_> = alert.scans.iter().map(|s| s.scan_id).collect();
+    assert_eq!(ids, vec![at_a.scan_id, at_b.scan_id]);
+    assert!(
+        alert.text.contains("Gerbang A") && alert.text.contains("Gerbang B"),
+        "{}",
+        alert.text
+    );
+
+    // Both scans are in the log; only the second is flagged.
+    let scans: Vec<_> = relay
+        .admin
+        .reader()
+        .entries_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            LogBody::Scan { scan, conflict, .. } => Some((scan.gate, conflict.is_some())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        scans,
+        vec![("Gerbang A".into(), false), ("Gerbang B".into(), true)]
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnecting_gate_gets_exactly_the_entries_after_its_cursor() {
+    let relay = TestRelay::start().await;
+    let mut a = relay.client("Gerbang A", Role::Gate).await;
+    let mut seqs = Vec::new();
+    for ticket in 4..=6 {
+        a.send(&ClientMessage::Scan {
+            scan: scan(ticket, "Gerbang A", T0, VerdictKind::Admitted),
+        })
+        .await;
+        seqs.push(
+            ack_of(&a.until(|m| matches!(m, ServerMessage::Ack { .. })).await)
+                .unwrap()
+                .0,
+        );
+    }
+    let (_, token) = relay.token("Gerbang C", Role::Gate);
+    let mut c = Client::connect(relay.addr).await;
+    c.hello(&token, seqs[0]).await;
+    let ServerMessage::Welcome {
+        cursor, head, role, ..
+    } = c.recv().await
+    else {
+        panic!("no welcome")
+    };
+    assert_eq!((cursor, head, role), (seqs[0], seqs[2], Role::Gate));
+    let mut got = Vec::new();
+    loop {
+        match c.recv().await {
+            ServerMessage::Entries { entries, .. } => got.extend(entries.iter().map(|e| e.seq)),
+            ServerMessage::CaughtUp { cursor } => {
+                assert_eq!(cursor, seqs[2]);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, seqs[1..]);
+    relay.stop().await;
+}
+
+/// What the relay answers to a bad first message: the error code and the close code.
+async fn refusal(relay: &TestRelay, first: &str) -> (ErrorCode, Option<u16>) {
+    let mut client = Client::connect(relay.addr).await;
+    client.send_raw(first).await;
+    match client.closed().await {
+        (Some(ServerMessage::Error { code, .. }), close) => (code, close),
+        other => panic!("no error before close: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_hellos_are_refused_with_a_stable_code_and_close_code() {
+    let relay = TestRelay::start().await;
+    let (device, token) = relay.token("Hilang", Role::Gate);
+    relay.admin.revoke_device(&device).unwrap();
+    let hello = |v: u16, token: &str| {
+        format!(
+            r#"{{"v":{v},"type":"hello","token":"{token}","cursor":0,"device_name":"x","app_version":"0"}}"#
+        )
+    };
+    let cases = [
+        (hello(1, "gbt_nope"), ErrorCode::Unauthorized),
+        (hello(1, &token), ErrorCode::DeviceRevoked),
+        (hello(2, "gbt_nope"), ErrorCode::UnknownVersion),
+        ("{not json".to_owned(), ErrorCode::MalformedJson),
+        (
+            r#"{"v":1,"type":"ping","nonce":1}"#.to_owned(),
+            ErrorCode::NotHelloFirst,
+        ),
+        ("x".repeat(70_000), ErrorCode::TooLarge),
+    ];
+    for (first, expected) in cases {
+        let (code, close) = refusal(&relay, &first).await;
+        if expected == ErrorCode::TooLarge {
+            // The WebSocket layer refuses an oversized frame itself, before the protocol sees it.
+            assert_eq!(close, None, "oversized frame");
+            continue;
+        }
+        assert_eq!(
+            (code, close),
+            (expected, Some(expected.close_code())),
+            "first message {first:.60}"
+        );
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_message_after_hello_is_answered_and_the_link_stays() {
+    let relay = TestRelay::start().await;
+    let mut supervisor = relay.client("Koordinator", Role::Supervisor).await;
+    supervisor
+        .send_raw(r#"{"v":1,"type":"scan","scan":{"oops":1}}"#)
+        .await;
+    let ServerMessage::Error { code, .. } = supervisor.recv().await else {
+        panic!("no error")
+    };
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    supervisor
+        .send(&ClientMessage::Scan {
+            scan: scan(7, "Koordinator", T0, VerdictKind::Admitted),
+        })
+        .await;
+    let ServerMessage::Error { code, .. } = supervisor.recv().await else {
+        panic!("no error")
+    };
+    assert_eq!(code, ErrorCode::Forbidden);
+    supervisor.send(&ClientMessage::Ping { nonce: 42 }).await;
+    assert!(matches!(
+        supervisor.recv().await,
+        ServerMessage::Pong { nonce: 42, .. }
+    ));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_may_hold_only_a_few_connections() {
+    let relay = TestRelay::start().await;
+    let (_, token) = relay.token("Gerbang A", Role::Gate);
+    let mut open = Vec::new();
+    for _ in 0..gerbang_relay::Limits::default().connections_per_device {
+        let mut client = Client::connect(relay.addr).await;
+        client.hello(&token, 0).await;
+        assert!(matches!(client.recv().await, ServerMessage::Welcome { .. }));
+        open.push(client);
+    }
+    let mut extra = Client::connect(relay.addr).await;
+    extra.hello(&token, 0).await;
+    let (error, close) = extra.closed().await;
+    assert!(
+        matches!(
+            error,
+            Some(ServerMessage::Error {
+                code: ErrorCode::TooManyConnections,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(close, Some(ErrorCode::TooManyConnections.close_code()));
+    relay.stop().await;
+}

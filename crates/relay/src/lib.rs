@@ -107,6 +107,17 @@ impl Relay {
         &self.shared.reader
     }
 
+    /// Stops the writer after it commits what is queued, without ever serving (tools that
+    /// prepare a database, tests).
+    pub async fn close(mut self) {
+        self.shared.writer.stop().await;
+        if let Some(thread) = self.writer_thread.take() {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .ok();
+        }
+    }
+
     /// A handle for administering the relay while it serves.
     pub fn admin(&self) -> Admin {
         Admin {

@@ -33,6 +33,54 @@ pub fn ticket_code(ticket_id: u32) -> String {
         .unwrap()
 }
 
+/// Writes event 1 ("Seminar Nasional"), its signing key and tickets 1 to 10 into a relay.
+pub async fn seed(relay: &Relay) {
+    let writer = relay.writer();
+    writer
+        .append(LogBody::EventUpdated {
+            event: EventRules {
+                id: EVENT,
+                name: "Seminar Nasional".into(),
+                doors_open: None,
+                doors_close: None,
+                capacity: Some(500),
+                reentry: true,
+                max_entries_per_day: None,
+                max_entries_total: None,
+                utc_offset_minutes: 420,
+                ticket_types: vec![TicketType {
+                    id: 1,
+                    name: "Reguler".into(),
+                }],
+            },
+        })
+        .await
+        .unwrap();
+    writer
+        .append(LogBody::KeyAdded {
+            key: signer().public_key(),
+        })
+        .await
+        .unwrap();
+    for ticket_id in 1..=10 {
+        writer
+            .append(LogBody::TicketUpsert {
+                ticket: TicketRecord {
+                    event_id: EVENT,
+                    ticket_id,
+                    type_id: 1,
+                    holder: format!("Peserta {ticket_id}"),
+                    barcode: None,
+                    valid_from: None,
+                    valid_until: None,
+                    revoked: false,
+                },
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// A running relay on a temporary database.
 #[derive(Debug)]
 pub struct TestRelay {
@@ -51,50 +99,7 @@ impl TestRelay {
             dir.path().join("relay.sqlite3"),
         )))
         .unwrap();
-        let writer = relay.writer();
-        writer
-            .append(LogBody::EventUpdated {
-                event: EventRules {
-                    id: EVENT,
-                    name: "Seminar Nasional".into(),
-                    doors_open: None,
-                    doors_close: None,
-                    capacity: Some(500),
-                    reentry: true,
-                    max_entries_per_day: None,
-                    max_entries_total: None,
-                    utc_offset_minutes: 420,
-                    ticket_types: vec![TicketType {
-                        id: 1,
-                        name: "Reguler".into(),
-                    }],
-                },
-            })
-            .await
-            .unwrap();
-        writer
-            .append(LogBody::KeyAdded {
-                key: signer().public_key(),
-            })
-            .await
-            .unwrap();
-        for ticket_id in 1..=10 {
-            writer
-                .append(LogBody::TicketUpsert {
-                    ticket: TicketRecord {
-                        event_id: EVENT,
-                        ticket_id,
-                        type_id: 1,
-                        holder: format!("Peserta {ticket_id}"),
-                        barcode: None,
-                        valid_from: None,
-                        valid_until: None,
-                        revoked: false,
-                    },
-                })
-                .await
-                .unwrap();
-        }
+        seed(&relay).await;
         let admin = relay.admin();
         admin.set_active_event(EVENT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -177,16 +182,21 @@ impl Client {
 
     /// The next protocol message; panics on close or after the deadline.
     pub async fn recv(&mut self) -> ServerMessage {
+        self.try_recv().await.expect("connection closed")
+    }
+
+    /// The next protocol message, or `None` once the connection is gone.
+    pub async fn try_recv(&mut self) -> Option<ServerMessage> {
         loop {
             let frame = tokio::time::timeout(DEADLINE, self.ws.next())
                 .await
-                .expect("no message before the deadline")
-                .expect("connection closed")
-                .expect("connection failed");
+                .expect("no message before the deadline");
             match frame {
-                Message::Text(text) => return protocol::decode_server(text.as_str()).unwrap(),
-                Message::Close(frame) => panic!("closed by the relay: {frame:?}"),
-                _ => continue,
+                Some(Ok(Message::Text(text))) => {
+                    return Some(protocol::decode_server(text.as_str()).unwrap())
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => continue,
             }
         }
     }

@@ -2,5 +2,6 @@
 
 mod harness;
 mod hub;
+mod kill;
 
 pub use harness::*;

@@ -7,6 +7,7 @@
 //! * [`base45`]: RFC 9285 text encoding, so a signed code fits QR alphanumeric mode.
 //! * [`rules`]: [`decide`], the check-in rules, shared by gates and the relay.
 //! * [`protocol`]: the JSON messages between gates and the relay.
+//! * [`import`]: the CSV ticket list, parsed and checked row by row (pure: any `Read`).
 //! * [`qr`]: rendering a code as a QR image (PNG, SVG) for printing and tests.
 //! * [`time`]: [`Millis`], the one representation of time.
 //!
@@ -15,6 +16,7 @@
 //! the relay reuse [`decide`] for the official verdict and lets tests be plain tables.
 
 pub mod base45;
+pub mod import;
 pub mod protocol;
 pub mod qr;
 pub mod rules;
@@ -25,5 +27,7 @@ pub use rules::{
     decide, Context, Direction, EventRules, GateRules, Movement, Scan, TicketRecord, TicketType,
     Verdict, VerdictKind,
 };
-pub use ticket::{Code, CodeError, EventKey, EventSigner, Keyring, PublicKey, SignedCode, TicketClaims};
+pub use ticket::{
+    Code, CodeError, EventKey, EventSigner, Keyring, PublicKey, SignedCode, TicketClaims,
+};
 pub use time::Millis;

@@ -114,6 +114,22 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Result<Device, Ref
     })
 }
 
+/// Every device, oldest first.
+pub fn list_devices(conn: &Connection) -> Result<Vec<Device>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, name, role, revoked_at IS NOT NULL FROM devices ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Device {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: parse_role(&r.get::<_, String>(2)?),
+            revoked: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Revokes a device: its token is refused from now on. Returns false if no such device.
 pub fn revoke_device(conn: &Connection, id: &str, now: Millis) -> Result<bool> {
     Ok(conn.execute(

@@ -15,7 +15,7 @@ use gerbang_core::{
     decide, Code, Context, Direction, EventRules, GateRules, Keyring, Millis, Movement, Scan,
     TicketRecord, Verdict, VerdictKind,
 };
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::{Error, Result};
@@ -81,6 +81,11 @@ enum Command {
         body: LogBody,
         reply: oneshot::Sender<Result<LogEntry>>,
     },
+    /// Several entries that stand or fall together (a ticket import).
+    AppendAll {
+        bodies: Vec<LogBody>,
+        reply: oneshot::Sender<Result<Vec<LogEntry>>>,
+    },
     /// Commit everything queued before this, then stop; later commands are refused.
     Stop,
 }
@@ -143,6 +148,18 @@ impl Writer {
         answer.await.map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Appends several entries atomically: all are logged, or none is (ticket imports).
+    pub async fn append_all(&self, bodies: Vec<LogBody>) -> Result<Vec<LogEntry>> {
+        if bodies.iter().any(|b| matches!(b, LogBody::Scan { .. })) {
+            return Err(Error::Invalid(
+                "scans are recorded with Writer::scan".into(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::AppendAll { bodies, reply }).await?;
+        answer.await.map_err(|_| Error::ShuttingDown)?
+    }
+
     /// Commits everything queued so far, then stops the writer thread.
     pub async fn stop(&self) {
         let _ = self.tx.send(Command::Stop).await;
@@ -164,6 +181,10 @@ struct WriterThread {
 enum Outcome {
     Scan(oneshot::Sender<Result<ScanAck>>, Result<ScanAck>),
     Append(oneshot::Sender<Result<LogEntry>>, Result<LogEntry>),
+    AppendAll(
+        oneshot::Sender<Result<Vec<LogEntry>>>,
+        Result<Vec<LogEntry>>,
+    ),
 }
 
 impl WriterThread {
@@ -211,6 +232,9 @@ impl WriterThread {
                         Command::Append { reply, .. } => {
                             let _ = reply.send(Err(Error::Invalid(message.clone())));
                         }
+                        Command::AppendAll { reply, .. } => {
+                            let _ = reply.send(Err(Error::Invalid(message.clone())));
+                        }
                         Command::Stop => {}
                     }
                 }
@@ -229,6 +253,9 @@ impl WriterThread {
                     let _ = reply.send(result);
                 }
                 Outcome::Append(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Outcome::AppendAll(reply, result) => {
                     let _ = reply.send(result);
                 }
             }
@@ -254,7 +281,7 @@ impl WriterThread {
         batch: &mut Vec<Command>,
         published: &mut Vec<Logged>,
     ) -> Result<Vec<Outcome>> {
-        let tx = self.conn.transaction()?;
+        let mut tx = self.conn.transaction()?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for command in batch.drain(..) {
             let now = (self.clock)();
@@ -275,6 +302,25 @@ impl WriterThread {
                         published.push((entry.clone(), None));
                     }
                     outcomes.push(Outcome::Append(reply, result));
+                }
+                Command::AppendAll { bodies, reply } => {
+                    // A savepoint, so a failing entry takes back only this command's others.
+                    let result = (|| {
+                        let savepoint = tx.savepoint()?;
+                        let mut entries = Vec::with_capacity(bodies.len());
+                        for body in bodies {
+                            entries.push(self.state.append(&savepoint, body, now)?);
+                        }
+                        savepoint.commit()?;
+                        Ok(entries)
+                    })();
+                    match &result {
+                        Ok(entries) => published.extend(entries.iter().map(|e| (e.clone(), None))),
+                        // What the undone entries changed in memory (events, keys) is rebuilt
+                        // from the database as this transaction now sees it.
+                        Err(_) => self.state = Decider::load(&tx)?,
+                    }
+                    outcomes.push(Outcome::AppendAll(reply, result));
                 }
                 Command::Stop => {}
             }
@@ -355,7 +401,7 @@ impl Decider {
     /// Decides and logs one scan, or replays the ack of a scan id already logged.
     fn record_scan(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         record: ScanRecord,
         now: Millis,
     ) -> Result<(ScanAck, Option<Logged>)> {
@@ -475,7 +521,7 @@ impl Decider {
     }
 
     /// Applies a non-scan entry to the relay's tables and logs it.
-    fn append(&mut self, tx: &Transaction<'_>, body: LogBody, now: Millis) -> Result<LogEntry> {
+    fn append(&mut self, tx: &Connection, body: LogBody, now: Millis) -> Result<LogEntry> {
         match &body {
             LogBody::Scan { .. } => {
                 return Err(Error::Invalid(
@@ -539,7 +585,7 @@ impl Decider {
 
 /// The alert supervisors get for a conflict: both scans, the official first and this one.
 fn conflict_alert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     conflict: &Conflict,
     second: &LogEntry,
     now: Millis,
@@ -577,7 +623,7 @@ fn conflict_alert(
     })
 }
 
-fn upsert_ticket(tx: &Transaction<'_>, t: &TicketRecord) -> Result<()> {
+fn upsert_ticket(tx: &Connection, t: &TicketRecord) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO tickets (event_id, ticket_id, type_id, holder, barcode, valid_from,
                               valid_until, revoked)
@@ -601,7 +647,7 @@ fn upsert_ticket(tx: &Transaction<'_>, t: &TicketRecord) -> Result<()> {
 }
 
 fn lookup_ticket(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     event_id: u32,
     code: &Result<Code, gerbang_core::CodeError>,
 ) -> Result<Option<TicketRecord>> {
@@ -648,7 +694,7 @@ struct Past {
     movement: Movement,
 }
 
-fn history(tx: &Transaction<'_>, event_id: u32, ticket_id: u32) -> Result<Vec<Past>> {
+fn history(tx: &Connection, event_id: u32, ticket_id: u32) -> Result<Vec<Past>> {
     let mut stmt = tx.prepare_cached(
         "SELECT scan_id, gate, direction, scanned_at FROM log
          WHERE event_id = ?1 AND ticket_id = ?2
@@ -683,7 +729,7 @@ fn history(tx: &Transaction<'_>, event_id: u32, ticket_id: u32) -> Result<Vec<Pa
     .collect()
 }
 
-fn insert_entry(tx: &Transaction<'_>, now: Millis, body: &LogBody) -> Result<LogEntry> {
+fn insert_entry(tx: &Connection, now: Millis, body: &LogBody) -> Result<LogEntry> {
     let json = serde_json::to_string(body).expect("log bodies serialise");
     let kind = body.kind();
     let (scan_id, event_id, ticket_id, gate, direction, scanned_at, official, conflict) = match body

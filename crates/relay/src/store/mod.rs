@@ -108,6 +108,18 @@ impl Reader {
         })
     }
 
+    /// The next ticket number free in an event (1 for an event without tickets).
+    pub fn next_ticket_id(&self, event_id: u32) -> Result<u32> {
+        self.with(|c| {
+            let max: Option<u32> = c.query_row(
+                "SELECT max(ticket_id) FROM tickets WHERE event_id = ?1",
+                [event_id],
+                |r| r.get(0),
+            )?;
+            Ok(max.map_or(1, |m| m.saturating_add(1)))
+        })
+    }
+
     /// The lowest event id, the default event for gates on a fresh relay.
     pub fn first_event_id(&self) -> Result<Option<u32>> {
         self.with(|c| Ok(c.query_row("SELECT min(id) FROM events", [], |r| r.get(0))?))

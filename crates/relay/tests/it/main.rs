@@ -1,6 +1,7 @@
 //! The relay over real sockets: an in-process server on 127.0.0.1:0 and real WebSocket clients.
 
 mod harness;
+mod http;
 mod hub;
 mod kill;
 

@@ -1,4 +1,9 @@
 //! The HTTP side of the relay's one port: the WebSocket upgrade and the REST API.
+//!
+//! * this file: the router, the error shape, health, the WebSocket upgrade and pairing;
+//! * [`admin`]: the authenticated administration endpoints (events, tickets, devices).
+
+mod admin;
 
 use std::sync::Arc;
 
@@ -18,6 +23,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/ws", get(websocket))
         .route("/api/v1/pair", post(pair))
+        .route("/api/v1/events", post(admin::put_event))
+        .route(
+            "/api/v1/events/{event_id}/tickets",
+            post(admin::import_tickets),
+        )
+        .route("/api/v1/pairing-codes", post(admin::create_pairing_code))
+        .route("/api/v1/devices", get(admin::list_devices))
+        .route(
+            "/api/v1/devices/{device_id}/revoke",
+            post(admin::revoke_device),
+        )
         .with_state(shared)
 }
 
@@ -28,6 +44,9 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Per-line problems of a refused import.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<admin::LineError>,
 }
 
 impl ApiError {
@@ -36,6 +55,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            errors: Vec::new(),
         }
     }
 

@@ -250,7 +250,13 @@ impl Session {
                             official: ack.official,
                             conflict: ack.conflict,
                         },
-                        Err(close) => return Some(close),
+                        // The scan itself is unacceptable (an event this relay does not
+                        // have): say so and keep the link; the gate keeps the scan.
+                        Err(Refused::Scan(message)) => ServerMessage::Error {
+                            code: ErrorCode::InvalidMessage,
+                            message,
+                        },
+                        Err(Refused::Relay(close)) => return Some(close),
                     };
                     if let Err(close) = send(socket, &message).await {
                         return Some(close);
@@ -416,17 +422,28 @@ impl Session {
 }
 
 /// The oldest pending ack, when it resolves; never resolves when nothing is pending.
+/// Why a pending scan got no ack.
+enum Refused {
+    /// This scan cannot be recorded; the connection is fine.
+    Scan(String),
+    /// The relay itself failed; the connection ends.
+    Relay(Close),
+}
+
 async fn next_ack(
     pending: &mut VecDeque<(uuid::Uuid, PendingAck)>,
-) -> Result<(uuid::Uuid, crate::writer::ScanAck), Close> {
+) -> Result<(uuid::Uuid, crate::writer::ScanAck), Refused> {
     match pending.front_mut() {
         Some((scan_id, ack)) => {
             let scan_id = *scan_id;
-            ack.await.map(|ack| (scan_id, ack)).map_err(|e| {
-                Close::new(
+            ack.await.map(|ack| (scan_id, ack)).map_err(|e| match e {
+                crate::Error::Invalid(reason) => {
+                    Refused::Scan(format!("scan {scan_id} was not recorded: {reason}"))
+                }
+                e => Refused::Relay(Close::new(
                     ErrorCode::Internal,
                     format!("the relay could not record scan {scan_id}: {e}"),
-                )
+                )),
             })
         }
         None => std::future::pending().await,

@@ -309,3 +309,33 @@ async fn a_device_may_hold_only_a_few_connections() {
     assert_eq!(close, Some(ErrorCode::TooManyConnections.close_code()));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_scan_for_an_unknown_event_is_refused_and_the_link_stays() {
+    let relay = TestRelay::start().await;
+    let mut gate = relay.client("Gerbang A", Role::Gate).await;
+    let mut stray = scan(1, "Gerbang A", T0, VerdictKind::Admitted);
+    stray.event_id = 99;
+    gate.send(&ClientMessage::Scan {
+        scan: stray.clone(),
+    })
+    .await;
+    let ServerMessage::Error { code, message } = gate.recv().await else {
+        panic!("no error")
+    };
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    assert_eq!(
+        message,
+        format!(
+            "scan {} was not recorded: event 99 does not exist on this relay",
+            stray.scan_id
+        )
+    );
+    // Still connected, and the next good scan is acknowledged.
+    gate.send(&ClientMessage::Scan {
+        scan: scan(2, "Gerbang A", T0, VerdictKind::Admitted),
+    })
+    .await;
+    assert!(ack_of(&gate.recv().await).is_some());
+    relay.stop().await;
+}

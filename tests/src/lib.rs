@@ -73,8 +73,7 @@ pub fn code(ticket_id: u32) -> String {
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub admin: Admin,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<gerbang_relay::Result<()>>>,
+    running: gerbang_relay::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -102,29 +101,21 @@ impl TestRelay {
                 .await
                 .unwrap();
         }
-        let admin = relay.admin();
-        admin.set_active_event(EVENT);
+        relay.admin().set_active_event(EVENT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(relay.serve(listener, async move {
-            let _ = stopped.await;
-        }));
+        let running = relay.spawn(listener).unwrap();
         TestRelay {
-            addr,
-            admin,
-            stop: Some(stop),
-            task: Some(task),
+            addr: running.addr,
+            admin: running.admin.clone(),
+            running,
             _dir: dir,
         }
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(DEADLINE, self.task.take().unwrap())
+    pub async fn stop(self) {
+        tokio::time::timeout(DEADLINE, self.running.stop())
             .await
             .expect("the relay did not stop in time")
-            .unwrap()
             .unwrap();
     }
 }

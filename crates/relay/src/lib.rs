@@ -125,6 +125,22 @@ impl Relay {
         }
     }
 
+    /// Serves `listener` in a background task until [`Running::stop`].
+    pub fn spawn(self, listener: TcpListener) -> Result<Running> {
+        let addr = listener.local_addr()?;
+        let admin = self.admin();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Running {
+            addr,
+            admin,
+            stop,
+            task,
+        })
+    }
+
     /// Serves HTTP and WebSocket on `listener` until `shutdown` completes, then closes every
     /// connection with "going away" and waits for the writer to commit what is pending.
     pub async fn serve(
@@ -150,6 +166,28 @@ impl Relay {
                 .ok();
         }
         Ok(())
+    }
+}
+
+/// A relay serving in a background task: what an app that hosts the relay holds (and tests).
+/// Dropping it without [`Running::stop`] leaves the relay serving until the runtime ends.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    pub admin: Admin,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, closes every connection, commits what is queued, and waits for all of it.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => result,
+            Err(err) => Err(Error::Invalid(format!("the relay task failed: {err}"))),
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use gerbang_core::{
 };
 use gerbang_relay::{Admin, Config, Location, Relay};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -86,8 +85,7 @@ pub async fn seed(relay: &Relay) {
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub admin: Admin,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<gerbang_relay::Result<()>>>,
+    running: gerbang_relay::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -100,19 +98,13 @@ impl TestRelay {
         )))
         .unwrap();
         seed(&relay).await;
-        let admin = relay.admin();
-        admin.set_active_event(EVENT);
+        relay.admin().set_active_event(EVENT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(relay.serve(listener, async move {
-            let _ = stopped.await;
-        }));
+        let running = relay.spawn(listener).unwrap();
         TestRelay {
-            addr,
-            admin,
-            stop: Some(stop),
-            task: Some(task),
+            addr: running.addr,
+            admin: running.admin.clone(),
+            running,
             _dir: dir,
         }
     }
@@ -139,12 +131,10 @@ impl TestRelay {
     }
 
     /// Stops the relay and waits until it has committed everything and exited.
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(DEADLINE, self.task.take().unwrap())
+    pub async fn stop(self) {
+        tokio::time::timeout(DEADLINE, self.running.stop())
             .await
             .expect("relay did not stop in time")
-            .unwrap()
             .unwrap();
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use gerbang_core::protocol::{
     self, Alert, AlertKind, Conflict, LogBody, LogEntry, ScanRecord, ServerMessage,
 };
@@ -40,10 +41,11 @@ pub struct ScanAck {
 #[derive(Debug)]
 pub struct Published {
     pub entry: LogEntry,
-    /// The `entries` message carrying just this entry.
-    pub entries_json: String,
+    /// The `entries` message carrying just this entry. Reference-counted: every connection
+    /// sends the same bytes without copying them.
+    pub entries_json: Utf8Bytes,
     /// For a conflicting scan: the `alert` message for supervisors.
-    pub alert_json: Option<String>,
+    pub alert_json: Option<Utf8Bytes>,
 }
 
 /// An ack on its way: resolves when the scan's commit is on disk.
@@ -261,12 +263,13 @@ impl WriterThread {
             }
         }
         for (entry, alert) in published {
-            let entries_json = protocol::encode_server(&ServerMessage::Entries {
+            let entries_json = Utf8Bytes::from(protocol::encode_server(&ServerMessage::Entries {
                 head: entry.seq,
                 entries: vec![entry.clone()],
+            }));
+            let alert_json = alert.map(|alert| {
+                Utf8Bytes::from(protocol::encode_server(&ServerMessage::Alert { alert }))
             });
-            let alert_json =
-                alert.map(|alert| protocol::encode_server(&ServerMessage::Alert { alert }));
             // No receivers is fine: nobody is connected.
             let _ = self.publish.send(Arc::new(Published {
                 entry,

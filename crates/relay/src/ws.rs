@@ -209,7 +209,7 @@ impl Session {
             let messages = protocol::encode_entries(&entries, head)
                 .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
             for message in messages {
-                send_text(socket, &message).await?;
+                send_text(socket, message.into()).await?;
             }
             self.sent = last;
         }
@@ -268,12 +268,12 @@ impl Session {
                             continue;
                         }
                         self.sent = published.entry.seq;
-                        if let Err(close) = send_text(socket, &published.entries_json).await {
+                        if let Err(close) = send_text(socket, published.entries_json.clone()).await {
                             return Some(close);
                         }
                         if let Some(alert) = &published.alert_json {
                             if matches!(self.device.role, Role::Supervisor | Role::Admin) {
-                                if let Err(close) = send_text(socket, alert).await {
+                                if let Err(close) = send_text(socket, alert.clone()).await {
                                     return Some(close);
                                 }
                             }
@@ -451,12 +451,12 @@ async fn next_ack(
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), Close> {
-    send_text(socket, &protocol::encode_server(message)).await
+    send_text(socket, protocol::encode_server(message).into()).await
 }
 
-async fn send_text(socket: &mut WebSocket, text: &str) -> Result<(), Close> {
+async fn send_text(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), Close> {
     socket
-        .send(Message::Text(Utf8Bytes::from(text.to_owned())))
+        .send(Message::Text(text))
         .await
         .map_err(|_| Close::new(ErrorCode::Internal, "the connection broke while sending"))
 }

@@ -7,6 +7,7 @@
 //! * [`base45`]: RFC 9285 text encoding, so a signed code fits QR alphanumeric mode.
 //! * [`rules`]: [`decide`], the check-in rules, shared by gates and the relay.
 //! * [`protocol`]: the JSON messages between gates and the relay.
+//! * [`pairing`]: the pairing text (`gerbang://pair?relay=...&code=...`) a relay shows gates.
 //! * [`import`]: the CSV ticket list, parsed and checked row by row (pure: any `Read`).
 //! * [`qr`]: rendering a code as a QR image (PNG, SVG) for printing and tests.
 //! * [`time`]: [`Millis`], the one representation of time.
@@ -17,6 +18,7 @@
 
 pub mod base45;
 pub mod import;
+pub mod pairing;
 pub mod protocol;
 pub mod qr;
 pub mod rules;

@@ -14,9 +14,10 @@
 
 pub mod error;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};
 pub use store::{
-    Counters, Durability, ImportReport, Origin, ScanOutcome, ScanRecord, Store,
-    DEFAULT_DUPLICATE_WINDOW,
+    Ack, Applied, Counters, Durability, ImportReport, Origin, Pairing, ScanOutcome, ScanRecord,
+    Store, StoredMessage, DEFAULT_DUPLICATE_WINDOW,
 };

@@ -12,7 +12,8 @@ use super::Store;
 use crate::error::Result;
 
 /// What a gate shows about an event, as this gate knows it (its own scans and those it has
-/// received from the relay).
+/// received from the relay). A scan counts by the relay's verdict once known, else by the
+/// gate's own, so gates that have synced the same log show the same figures as the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counters {
     /// Tickets in the cache that are not revoked. Signed tickets sold after the last sync are
@@ -36,8 +37,8 @@ impl Store {
             let mut counters = event_counters(conn, event_id)?;
             if let Some(gate) = gate {
                 let mut by_kind = conn.prepare_cached(
-                    "SELECT kind, count(*) FROM scans WHERE event_id = ?1 AND gate = ?2
-                     GROUP BY kind",
+                    "SELECT coalesce(official, kind), count(*) FROM scans
+                     WHERE event_id = ?1 AND gate = ?2 GROUP BY 1",
                 )?;
                 let rows = by_kind.query_map(params![event_id, gate], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
@@ -68,10 +69,21 @@ pub(crate) fn inside_now(conn: &Connection, event_id: u32) -> Result<u32> {
 
 /// Counts one scan; call in the transaction that records it.
 pub(crate) fn count_scan(conn: &Connection, event_id: u32, kind: VerdictKind) -> Result<()> {
+    count_scans(conn, event_id, kind, 1)
+}
+
+/// Counts `times` scans of a kind (negative to take them back, when the relay's verdict
+/// replaces the gate's own); call in the transaction that records the change.
+pub(crate) fn count_scans(
+    conn: &Connection,
+    event_id: u32,
+    kind: VerdictKind,
+    times: i64,
+) -> Result<()> {
     let (admitted, exits, inside, refused) = match kind {
-        VerdictKind::Admitted => (1, 0, 1, 0),
-        VerdictKind::ExitRecorded => (0, 1, -1, 0),
-        _ => (0, 0, 0, 1),
+        VerdictKind::Admitted => (times, 0, times, 0),
+        VerdictKind::ExitRecorded => (0, times, -times, 0),
+        _ => (0, 0, 0, times),
     };
     conn.prepare_cached(
         "INSERT INTO event_counters (event_id, admitted, exits, inside_now, refused)

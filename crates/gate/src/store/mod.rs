@@ -6,7 +6,9 @@
 //! * `setup`: events, ticket types, verifying keys and the gate's settings.
 //! * `tickets`: the ticket cache: bulk loads, CSV import, revocation, search by name or barcode.
 //! * `scan`: [`Store::record_scan`], the hot path, and the scan log.
-//! * `outbox`: the queue of scans for the relay, acknowledgements, the relay cursor.
+//! * `outbox`: the queue of scans for the relay, the relay cursor, the recent scans.
+//! * `remote`: what the relay sends: log entries applied with the cursor in one transaction,
+//!   acknowledgements of this gate's scans, operator messages.
 //! * `counters`: issued, admitted, exits, inside now and refused, per event and per gate.
 //! * `checkpoint`: the background thread that copies the WAL into the database file, so that
 //!   no scan waits for a checkpoint.
@@ -41,6 +43,7 @@
 mod checkpoint;
 mod counters;
 mod outbox;
+mod remote;
 mod scan;
 pub mod schema;
 mod setup;
@@ -56,7 +59,9 @@ use rusqlite::Connection;
 
 pub use counters::Counters;
 pub use outbox::ScanRecord;
+pub use remote::{Ack, Applied, StoredMessage};
 pub use scan::{Origin, ScanOutcome};
+pub use setup::Pairing;
 pub use tickets::ImportReport;
 
 use crate::error::{Error, Result};

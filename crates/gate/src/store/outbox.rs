@@ -6,9 +6,10 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::remote::{read_cursor, write_cursor, Ack};
 use super::scan::{parse_direction, Origin};
 use super::Store;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One scan of the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +41,13 @@ const SCAN_COLUMNS: &str = "s.scan_id, s.event_id, s.ticket_id, s.code, s.gate, 
      s.at, s.kind, s.reason, s.holder, s.seq, s.official, s.conflict, s.origin";
 
 fn scan_from_row(row: &Row<'_>) -> rusqlite::Result<ScanRecord> {
+    scan_from_row_at(row, 0)
+}
+
+/// Reads a [`ScanRecord`] from [`SCAN_COLUMNS`] starting at column `at`.
+fn scan_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ScanRecord> {
     let kind = |i: usize| -> rusqlite::Result<Option<VerdictKind>> {
+        let i = at + i;
         let Some(text) = row.get::<_, Option<String>>(i)? else {
             return Ok(None);
         };
@@ -52,29 +59,30 @@ fn scan_from_row(row: &Row<'_>) -> rusqlite::Result<ScanRecord> {
             )
         })
     };
-    let direction: String = row.get(5)?;
-    let origin = match row.get::<_, String>(13)?.as_str() {
+    let col = |i: usize| at + i;
+    let direction: String = row.get(col(5))?;
+    let origin = match row.get::<_, String>(col(13))?.as_str() {
         "remote" => Origin::Remote,
         _ => Origin::Local,
     };
     Ok(ScanRecord {
-        scan_id: row.get(0)?,
-        event_id: row.get(1)?,
-        ticket_id: row.get(2)?,
-        code: row.get(3)?,
-        gate: row.get(4)?,
-        direction: parse_direction(&direction, 5)?,
-        at: Millis(row.get(6)?),
+        scan_id: row.get(col(0))?,
+        event_id: row.get(col(1))?,
+        ticket_id: row.get(col(2))?,
+        code: row.get(col(3))?,
+        gate: row.get(col(4))?,
+        direction: parse_direction(&direction, col(5))?,
+        at: Millis(row.get(col(6))?),
         kind: kind(7)?.ok_or(rusqlite::Error::InvalidColumnType(
-            7,
+            col(7),
             "kind".into(),
             rusqlite::types::Type::Null,
         ))?,
-        reason: row.get(8)?,
-        holder: row.get(9)?,
-        seq: row.get(10)?,
+        reason: row.get(col(8))?,
+        holder: row.get(col(9))?,
+        seq: row.get(col(10))?,
         official: kind(11)?,
-        conflict: row.get(12)?,
+        conflict: row.get(col(12))?,
         origin,
     })
 }
@@ -102,9 +110,25 @@ impl Store {
         })
     }
 
-    /// Records the relay's acknowledgement of a scan: its sequence number, the official
-    /// verdict and whether it conflicts with another gate's; and takes it out of the outbox,
-    /// in the same transaction. Acknowledging a scan twice with the same values is harmless.
+    /// The scans waiting for the relay recorded after `after` (a `local_seq`; 0 for the
+    /// oldest), oldest first, each with its `local_seq`: the sync engine keeps uploading from
+    /// where it left off without re-reading what is already on its way.
+    pub fn outbox_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, ScanRecord)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT o.local_seq, {SCAN_COLUMNS} FROM outbox AS o
+                 JOIN scans AS s ON s.local_seq = o.local_seq
+                 WHERE o.local_seq > ?1 ORDER BY o.local_seq LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![after, limit], |row| {
+                Ok((row.get(0)?, scan_from_row_at(row, 1)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Records the relay's acknowledgement of one scan; see [`Store::ack_scans`].
     pub fn ack_scan(
         &self,
         scan_id: Uuid,
@@ -112,39 +136,23 @@ impl Store {
         official: VerdictKind,
         conflict: bool,
     ) -> Result<()> {
-        let mut w = self.writer();
-        let tx = w.conn.transaction()?;
-        let updated = tx
-            .prepare_cached(
-                "UPDATE scans SET seq = ?2, official = ?3, conflict = ?4 WHERE scan_id = ?1",
-            )?
-            .execute(params![scan_id, seq, official.as_str(), conflict])?;
-        if updated == 0 {
-            return Err(Error::UnknownScan(scan_id));
-        }
-        tx.prepare_cached(
-            "DELETE FROM outbox WHERE local_seq = (SELECT local_seq FROM scans WHERE scan_id = ?1)",
-        )?
-        .execute([scan_id])?;
-        tx.commit()?;
-        Ok(())
+        self.ack_scans(&[Ack {
+            scan_id,
+            seq,
+            official,
+            conflict,
+        }])
     }
 
     /// The last relay sequence number applied to this gate (0 before the first sync).
     pub fn cursor(&self) -> Result<u64> {
-        self.read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT cursor FROM sync_state WHERE id = 1")?
-                .query_row([], |row| row.get(0))?)
-        })
+        self.read(read_cursor)
     }
 
+    /// Moves the cursor, for a gate whose cache was filled another way (a snapshot). Log
+    /// entries move it themselves ([`Store::apply_entries`]).
     pub fn set_cursor(&self, cursor: u64) -> Result<()> {
-        let w = self.writer();
-        w.conn
-            .prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
-            .execute([cursor])?;
-        Ok(())
+        write_cursor(&self.writer().conn, cursor)
     }
 
     /// The latest `limit` scans this gate knows, newest first.

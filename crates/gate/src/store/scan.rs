@@ -172,11 +172,13 @@ fn find_ticket(
 }
 
 /// A ticket's accepted movements, oldest first: in the relay's order where known, then this
-/// gate's own order for what the relay has not yet numbered.
+/// gate's own order for what the relay has not yet numbered. A scan counts as accepted by the
+/// relay's verdict once known (the second of two offline admissions is not a movement).
 fn movements(conn: &Connection, event_id: u32, ticket_id: u32) -> Result<Vec<Movement>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at, gate, direction FROM scans
-         WHERE event_id = ?1 AND ticket_id = ?2 AND kind IN ('admitted', 'exit_recorded')
+         WHERE event_id = ?1 AND ticket_id = ?2
+           AND coalesce(official, kind) IN ('admitted', 'exit_recorded')
          ORDER BY seq IS NULL, seq, local_seq",
     )?;
     let rows = stmt.query_map(params![event_id, ticket_id], |row| {

@@ -22,6 +22,7 @@
 //! * `outbox`: this gate's scans not yet acknowledged by the relay, by `local_seq`, so in the
 //!   order recorded.
 //! * `sync_state`: one row, the relay cursor (last relay sequence number applied).
+//! * `messages`: operator messages received from the relay's log, by their log `seq`.
 //! * `settings`: key/value gate settings (gate name, direction, allowed types, active event,
 //!   duplicate window, device token).
 //! * `event_counters`: per event, tickets issued, accepted and refused scans and people inside,
@@ -148,9 +149,24 @@ CREATE TABLE event_counters (
 ) STRICT;
 "#;
 
+/// Operator messages from the relay's log ("open lane 3"), for the messages screen.
+const M_2026_11_22_0200_MESSAGES: &str = r#"
+CREATE TABLE messages (
+    message_id BLOB    PRIMARY KEY CHECK (length(message_id) = 16),
+    seq        INTEGER NOT NULL UNIQUE,
+    sender     TEXT    NOT NULL,
+    recipient  TEXT,
+    text       TEXT    NOT NULL,
+    at         INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// Every migration, oldest first. Append only.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(M_2026_11_21_2345_INITIAL)])
+    Migrations::new(vec![
+        M::up(M_2026_11_21_2345_INITIAL),
+        M::up(M_2026_11_22_0200_MESSAGES),
+    ])
 }
 
 #[cfg(test)]

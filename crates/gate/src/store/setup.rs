@@ -21,6 +21,12 @@ pub(crate) mod key {
     pub const DUPLICATE_WINDOW_MS: &str = "duplicate_window_ms";
     /// The device token from pairing with a relay (filled in by the pairing work).
     pub const DEVICE_TOKEN: &str = "device_token";
+    /// The relay this gate is paired with (`ws://host:port`).
+    pub const RELAY: &str = "relay";
+    /// The relay certificate's SHA-256 fingerprint, pinned at pairing (`wss://` only).
+    pub const RELAY_FINGERPRINT: &str = "relay_fingerprint";
+    /// The name the relay knows this device by.
+    pub const DEVICE_NAME: &str = "device_name";
     /// When the checkpoint thread last copied the whole log back (Unix ms), for diagnostics;
     /// writing it is what starts the log over off the scan path (see `checkpoint`).
     pub const LAST_CHECKPOINT_MS: &str = "last_checkpoint_ms";
@@ -31,37 +37,7 @@ impl Store {
     pub fn upsert_event(&self, event: &EventRules) -> Result<()> {
         let mut w = self.writer();
         let tx = w.conn.transaction()?;
-        tx.prepare_cached(
-            "INSERT INTO events (event_id, name, doors_open, doors_close, capacity, reentry,
-                                 max_entries_per_day, max_entries_total, utc_offset_minutes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (event_id) DO UPDATE SET
-                 name = excluded.name, doors_open = excluded.doors_open,
-                 doors_close = excluded.doors_close, capacity = excluded.capacity,
-                 reentry = excluded.reentry, max_entries_per_day = excluded.max_entries_per_day,
-                 max_entries_total = excluded.max_entries_total,
-                 utc_offset_minutes = excluded.utc_offset_minutes",
-        )?
-        .execute(params![
-            event.id,
-            event.name,
-            event.doors_open.map(|m| m.0),
-            event.doors_close.map(|m| m.0),
-            event.capacity,
-            event.reentry,
-            event.max_entries_per_day,
-            event.max_entries_total,
-            event.utc_offset_minutes,
-        ])?;
-        tx.execute("DELETE FROM ticket_types WHERE event_id = ?1", [event.id])?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO ticket_types (event_id, type_id, name) VALUES (?1, ?2, ?3)",
-            )?;
-            for t in &event.ticket_types {
-                insert.execute(params![event.id, t.id, t.name])?;
-            }
-        }
+        put_event(&tx, event)?;
         tx.commit()?;
         w.invalidate();
         Ok(())
@@ -75,21 +51,8 @@ impl Store {
     /// Trusts a verifying key (or replaces the key with its id). Adding a retired key again
     /// brings it back.
     pub fn add_key(&self, key: EventKey) -> Result<()> {
-        // Refuse bytes that are not an Ed25519 point now, not at the first scan.
-        Keyring::new().insert(key).map_err(Error::InvalidKey)?;
         let mut w = self.writer();
-        w.conn
-            .prepare_cached(
-                "INSERT INTO verifying_keys (event_id, key_id, public_key, retired)
-                 VALUES (?1, ?2, ?3, 0)
-                 ON CONFLICT (event_id, key_id) DO UPDATE SET
-                     public_key = excluded.public_key, retired = 0",
-            )?
-            .execute(params![
-                key.event_id,
-                key.key_id,
-                key.public_key.to_string()
-            ])?;
+        put_key(&w.conn, key)?;
         w.invalidate();
         Ok(())
     }
@@ -98,11 +61,7 @@ impl Store {
     /// on. Retiring a key the gate does not have is not an error.
     pub fn retire_key(&self, event_id: u32, key_id: u8) -> Result<()> {
         let mut w = self.writer();
-        w.conn
-            .prepare_cached(
-                "UPDATE verifying_keys SET retired = 1 WHERE event_id = ?1 AND key_id = ?2",
-            )?
-            .execute(params![event_id, key_id])?;
+        retire_key(&w.conn, event_id, key_id)?;
         w.invalidate();
         Ok(())
     }
@@ -179,6 +138,124 @@ impl Store {
                 Ok(())
             }
         }
+    }
+}
+
+/// Adds or replaces an event and its ticket types; call in a transaction, then drop the
+/// writer's cache of the active event.
+pub(crate) fn put_event(conn: &Connection, event: &EventRules) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (event_id, name, doors_open, doors_close, capacity, reentry,
+                             max_entries_per_day, max_entries_total, utc_offset_minutes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (event_id) DO UPDATE SET
+             name = excluded.name, doors_open = excluded.doors_open,
+             doors_close = excluded.doors_close, capacity = excluded.capacity,
+             reentry = excluded.reentry, max_entries_per_day = excluded.max_entries_per_day,
+             max_entries_total = excluded.max_entries_total,
+             utc_offset_minutes = excluded.utc_offset_minutes",
+    )?
+    .execute(params![
+        event.id,
+        event.name,
+        event.doors_open.map(|m| m.0),
+        event.doors_close.map(|m| m.0),
+        event.capacity,
+        event.reentry,
+        event.max_entries_per_day,
+        event.max_entries_total,
+        event.utc_offset_minutes,
+    ])?;
+    conn.prepare_cached("DELETE FROM ticket_types WHERE event_id = ?1")?
+        .execute([event.id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO ticket_types (event_id, type_id, name) VALUES (?1, ?2, ?3)",
+    )?;
+    for t in &event.ticket_types {
+        insert.execute(params![event.id, t.id, t.name])?;
+    }
+    Ok(())
+}
+
+/// Trusts a verifying key, refusing bytes that are not an Ed25519 point.
+pub(crate) fn put_key(conn: &Connection, key: EventKey) -> Result<()> {
+    // Refuse a bad key now, not at the first scan.
+    Keyring::new().insert(key).map_err(Error::InvalidKey)?;
+    conn.prepare_cached(
+        "INSERT INTO verifying_keys (event_id, key_id, public_key, retired)
+         VALUES (?1, ?2, ?3, 0)
+         ON CONFLICT (event_id, key_id) DO UPDATE SET
+             public_key = excluded.public_key, retired = 0",
+    )?
+    .execute(params![
+        key.event_id,
+        key.key_id,
+        key.public_key.to_string()
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn retire_key(conn: &Connection, event_id: u32, key_id: u8) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE verifying_keys SET retired = 1 WHERE event_id = ?1 AND key_id = ?2",
+    )?
+    .execute(params![event_id, key_id])?;
+    Ok(())
+}
+
+/// What a gate keeps from pairing with a relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pairing {
+    /// `ws://host:port` or `wss://host:port`.
+    pub relay: String,
+    pub token: String,
+    /// The relay certificate's SHA-256 fingerprint (lowercase hex), for `wss://`.
+    pub fingerprint: Option<String>,
+    pub device_name: String,
+}
+
+impl Store {
+    /// The relay this gate is paired with, if any.
+    pub fn pairing(&self) -> Result<Option<Pairing>> {
+        self.read(|conn| {
+            let (Some(relay), Some(token)) =
+                (get(conn, key::RELAY)?, get(conn, key::DEVICE_TOKEN)?)
+            else {
+                return Ok(None);
+            };
+            Ok(Some(Pairing {
+                relay,
+                token,
+                fingerprint: get(conn, key::RELAY_FINGERPRINT)?,
+                device_name: get(conn, key::DEVICE_NAME)?.unwrap_or_default(),
+            }))
+        })
+    }
+
+    /// Stores a pairing (replacing any earlier one), or with `None` forgets it. Forgetting
+    /// keeps the cache and the outbox: unsent scans go to the next relay the gate pairs with.
+    pub fn set_pairing(&self, pairing: Option<&Pairing>) -> Result<()> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM settings WHERE key IN (?1, ?2, ?3, ?4)",
+            [
+                key::RELAY,
+                key::DEVICE_TOKEN,
+                key::RELAY_FINGERPRINT,
+                key::DEVICE_NAME,
+            ],
+        )?;
+        if let Some(p) = pairing {
+            put(&tx, key::RELAY, &p.relay)?;
+            put(&tx, key::DEVICE_TOKEN, &p.token)?;
+            put(&tx, key::DEVICE_NAME, &p.device_name)?;
+            if let Some(fp) = &p.fingerprint {
+                put(&tx, key::RELAY_FINGERPRINT, fp)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 

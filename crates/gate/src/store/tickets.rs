@@ -87,22 +87,7 @@ impl Store {
             return Err(Error::UnknownEvent(event_id));
         }
         let tx = w.conn.transaction()?;
-        let revoked = tx
-            .prepare_cached(
-                "UPDATE tickets SET revoked = 1
-                 WHERE event_id = ?1 AND ticket_id = ?2 AND revoked = 0",
-            )?
-            .execute(params![event_id, ticket_id])?;
-        if revoked == 1 {
-            counters::count_revocation(&tx, event_id)?;
-        } else {
-            tx.prepare_cached(
-                "INSERT INTO tickets (event_id, ticket_id, type_id, holder, revoked)
-                 VALUES (?1, ?2, 0, '', 1)
-                 ON CONFLICT (event_id, ticket_id) DO NOTHING",
-            )?
-            .execute(params![event_id, ticket_id])?;
-        }
+        revoke(&tx, event_id, ticket_id)?;
         tx.commit()?;
         Ok(())
     }
@@ -207,6 +192,64 @@ pub(crate) fn ticket_by_barcode(
         .optional()?)
 }
 
+/// Marks a ticket revoked, or records a revoked placeholder for a ticket the cache does not
+/// know; see [`Store::revoke_ticket`]. Call in a transaction.
+pub(crate) fn revoke(conn: &Connection, event_id: u32, ticket_id: u32) -> Result<()> {
+    let revoked = conn
+        .prepare_cached(
+            "UPDATE tickets SET revoked = 1
+             WHERE event_id = ?1 AND ticket_id = ?2 AND revoked = 0",
+        )?
+        .execute(params![event_id, ticket_id])?;
+    if revoked == 1 {
+        counters::count_revocation(conn, event_id)?;
+    } else {
+        conn.prepare_cached(
+            "INSERT INTO tickets (event_id, ticket_id, type_id, holder, revoked)
+             VALUES (?1, ?2, 0, '', 1)
+             ON CONFLICT (event_id, ticket_id) DO NOTHING",
+        )?
+        .execute(params![event_id, ticket_id])?;
+    }
+    Ok(())
+}
+
+const UPSERT_TICKET: &str =
+    "INSERT INTO tickets (event_id, ticket_id, type_id, holder, barcode, valid_from,
+                          valid_until, revoked)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT (event_id, ticket_id) DO UPDATE SET
+         type_id = excluded.type_id, holder = excluded.holder,
+         barcode = excluded.barcode, valid_from = excluded.valid_from,
+         valid_until = excluded.valid_until, revoked = excluded.revoked";
+
+/// Adds or updates one ticket, leaving the issued count to the caller
+/// ([`counters::recount_issued`] once the transaction's changes are in).
+pub(crate) fn upsert(conn: &Connection, t: &TicketRecord) -> Result<()> {
+    let result = conn.prepare_cached(UPSERT_TICKET)?.execute(params![
+        t.event_id,
+        t.ticket_id,
+        t.type_id,
+        t.holder,
+        t.barcode,
+        t.valid_from.map(|m| m.0),
+        t.valid_until.map(|m| m.0),
+        t.revoked,
+    ]);
+    match result {
+        Ok(_) => Ok(()),
+        // The only uniqueness an upsert can break is the barcode's.
+        Err(err) if err.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+            Err(Error::DuplicateBarcode {
+                event_id: t.event_id,
+                ticket_id: t.ticket_id,
+                barcode: t.barcode.clone().unwrap_or_default(),
+            })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Loads tickets in one transaction; see [`Store::load_tickets`].
 ///
 /// For a large load the per-row full-text triggers cost more than the load itself (measured:
@@ -258,50 +301,19 @@ fn load_in_transaction(
     if tickets.size_hint().0 >= large {
         triggers = Some(drop_fts_triggers(&tx)?);
     }
-    {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO tickets (event_id, ticket_id, type_id, holder, barcode, valid_from,
-                                  valid_until, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (event_id, ticket_id) DO UPDATE SET
-                 type_id = excluded.type_id, holder = excluded.holder,
-                 barcode = excluded.barcode, valid_from = excluded.valid_from,
-                 valid_until = excluded.valid_until, revoked = excluded.revoked",
-        )?;
-        for t in tickets {
-            if t.event_id != event_id {
-                return Err(Error::TicketOfOtherEvent {
-                    ticket_id: t.ticket_id,
-                    expected: event_id,
-                    found: t.event_id,
-                });
-            }
-            if loaded == large && triggers.is_none() {
-                triggers = Some(drop_fts_triggers(&tx)?);
-            }
-            let result = upsert.execute(params![
-                t.event_id,
-                t.ticket_id,
-                t.type_id,
-                t.holder,
-                t.barcode,
-                t.valid_from.map(|m| m.0),
-                t.valid_until.map(|m| m.0),
-                t.revoked,
-            ]);
-            match result {
-                Ok(_) => loaded += 1,
-                // The only uniqueness an upsert can break is the barcode's.
-                Err(err) if err.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                    return Err(Error::DuplicateBarcode {
-                        event_id,
-                        ticket_id: t.ticket_id,
-                        barcode: t.barcode.unwrap_or_default(),
-                    })
-                }
-                Err(err) => return Err(err.into()),
-            }
+    for t in tickets {
+        if t.event_id != event_id {
+            return Err(Error::TicketOfOtherEvent {
+                ticket_id: t.ticket_id,
+                expected: event_id,
+                found: t.event_id,
+            });
         }
+        if loaded == large && triggers.is_none() {
+            triggers = Some(drop_fts_triggers(&tx)?);
+        }
+        upsert(&tx, &t)?;
+        loaded += 1;
     }
     if let Some(triggers) = triggers {
         tx.execute(

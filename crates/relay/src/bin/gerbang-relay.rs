@@ -126,10 +126,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let code = admin.create_pairing_code(Role::Gate)?;
     println!("Data in {}", data_dir.display());
-    println!(
-        "Pair a gate with code {code} (valid 15 minutes): \
-         gerbang://pair?relay=ws://{addr}&code={code}"
-    );
+    let link = gerbang_core::pairing::PairingLink {
+        relay: format!("ws://{addr}"),
+        code: code.clone(),
+        fingerprint: None,
+    };
+    println!("Pair a gate with code {code} (valid 15 minutes): {link}");
     // Last, so a process that waits for this line has read everything above.
     println!(
         "Gerbang relay listening on ws://{addr}{}",

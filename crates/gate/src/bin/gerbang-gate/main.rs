@@ -1,0 +1,434 @@
+//! `gerbang-gate`: a gate without a window, for a small box with a USB scanner on a console
+//! and for scripts. Parses flags, opens the gate's database and makes calls into the
+//! `gerbang_gate` library; every decision is the library's.
+//!
+//! Output is one line per verdict or status, for people, or with `--json` one JSON object per
+//! line with stable field names (docs/CLI.md).
+
+mod output;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use gerbang_core::pairing::PairingLink;
+use gerbang_core::{Direction, EventRules, GateRules, TicketType};
+use gerbang_gate::sync::{self, LinkState, SyncConfig, SyncEngine};
+use gerbang_gate::Store;
+
+use output::Output;
+
+/// A Gerbang gate without a window: scans from stdin, syncs with a relay.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Where the gate's database lives.
+    #[arg(long, global = true, env = "GERBANG_GATE_DATA")]
+    data_dir: Option<PathBuf>,
+    /// Print one JSON object per line instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Set this gate's name (kept for later runs).
+    #[arg(long, global = true)]
+    gate: Option<String>,
+    /// Set whether this gate lets people in or out (kept for later runs).
+    #[arg(long, global = true, value_enum)]
+    direction: Option<DirectionArg>,
+    /// Log filter for diagnostics on stderr, e.g. "info" or "gerbang_gate=debug".
+    #[arg(long, global = true, env = "GERBANG_GATE_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Entry,
+    Exit,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pair with a relay, from the pairing text it shows (gerbang://pair?relay=...&code=...),
+    /// or from a relay address and a code.
+    Pair {
+        /// The pairing text, or the pairing code when --relay is given.
+        text: String,
+        /// The relay's address (ws://host:port), when TEXT is a bare code.
+        #[arg(long)]
+        relay: Option<String>,
+        /// The name the relay shows for this gate (default: the gate's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Sync with the relay and scan codes read from stdin, one per line (a USB scanner on a
+    /// console types them). At the end of input, waits for the outbox to reach the relay.
+    Run {
+        /// At the end of input, how long to wait for unsent scans to reach the relay.
+        #[arg(long, default_value = "10", value_name = "SECONDS")]
+        drain_timeout: u64,
+    },
+    /// Scan codes offline against the local cache: from the arguments, or stdin when none.
+    Scan { codes: Vec<String> },
+    /// Load a CSV ticket list into this gate (a standalone gate, without a relay).
+    ImportTickets {
+        file: PathBuf,
+        /// The event's name, when the gate has no event yet.
+        #[arg(long, default_value = "Acara")]
+        event_name: String,
+        /// The event's ticket types, when the gate has no event yet.
+        #[arg(long, value_delimiter = ',', default_value = "Reguler,VIP")]
+        types: Vec<String>,
+    },
+    /// Show the gate's pairing, event, counters and outbox.
+    Status,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let out = Output::new(args.json);
+    match run(args, &out) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            out.fatal(&format!("{e:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args, out: &Output) -> anyhow::Result<()> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = data_dir.join("gate.sqlite3");
+    let store =
+        Arc::new(Store::open(&path).with_context(|| format!("cannot open {}", path.display()))?);
+    configure_gate(&store, args.gate.as_deref(), args.direction)?;
+
+    match args.command {
+        Command::Pair { text, relay, name } => {
+            let link = match relay {
+                Some(relay) => PairingLink::new(&relay, &text)?,
+                None => PairingLink::parse(&text)?,
+            };
+            let name = match name {
+                Some(name) => name,
+                None => store
+                    .gate_rules()?
+                    .map(|g| g.gate)
+                    .unwrap_or_else(|| "Gate".to_owned()),
+            };
+            let paired = runtime()?.block_on(sync::pairing::pair(&store, &link, &name))?;
+            out.paired(&link.relay, &paired);
+            Ok(())
+        }
+        Command::Run { drain_timeout } => {
+            let pairing = store.pairing()?.context(
+                "this gate is not paired with a relay; run `gerbang-gate pair <pairing text>` \
+                 first, or use `gerbang-gate scan` to scan offline",
+            )?;
+            runtime()?.block_on(run_online(
+                store,
+                SyncConfig::new(pairing),
+                Duration::from_secs(drain_timeout),
+                out,
+            ))
+        }
+        Command::Scan { codes } => {
+            if codes.is_empty() {
+                for line in bounded_lines(std::io::stdin().lock()) {
+                    scan(&store, &line?, out);
+                }
+            } else {
+                for code in codes {
+                    scan(&store, &code, out);
+                }
+            }
+            Ok(())
+        }
+        Command::ImportTickets {
+            file,
+            event_name,
+            types,
+        } => {
+            let event_id = ensure_event(&store, &event_name, &types)?;
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            match store.import_csv(event_id, reader) {
+                Ok(report) => {
+                    out.imported(&file, event_id, report.imported);
+                    Ok(())
+                }
+                Err(gerbang_gate::Error::Import(errors)) => {
+                    out.import_errors(&file, &errors);
+                    bail!(
+                        "{} has {} bad row(s); nothing was imported",
+                        file.display(),
+                        errors.errors.len()
+                    )
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Status => {
+            out.status(&output::local_status(&store)?);
+            Ok(())
+        }
+    }
+}
+
+/// Scans stdin while the sync engine runs; prints verdicts, what other gates scan, and each
+/// change of the link.
+async fn run_online(
+    store: Arc<Store>,
+    config: SyncConfig,
+    drain_timeout: Duration,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let engine = SyncEngine::start(Arc::clone(&store), config);
+    let mut status = engine.status();
+    let mut events = engine.subscribe();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<std::io::Result<String>>(64);
+    // Stdin blocks; read it on its own thread. The thread ends at the end of input.
+    std::thread::spawn(move || {
+        for line in bounded_lines(std::io::stdin().lock()) {
+            if lines_tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut last_state = None;
+    let mut input_open = true;
+    // A gate that has never synced knows no event: hold its input until the first catch-up.
+    let mut ready = store.active_event()?.is_some();
+    loop {
+        tokio::select! {
+            line = lines.recv(), if input_open && ready => match line {
+                Some(Ok(line)) => {
+                    scan(&store, &line, out);
+                    engine.scan_recorded();
+                }
+                Some(Err(e)) => out.error("", &format!("cannot read stdin: {e}")),
+                None => input_open = false,
+            },
+            changed = status.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let now = status.borrow_and_update().clone();
+                if last_state != Some(now.state) {
+                    last_state = Some(now.state);
+                    out.sync_status(&now);
+                }
+                if !ready && now.state == LinkState::Online {
+                    ready = store.active_event()?.is_some();
+                    if !ready {
+                        engine.stop().await;
+                        bail!("the relay has no event for gates to check yet; create one on the relay first");
+                    }
+                }
+                if now.state == LinkState::Refused {
+                    engine.stop().await;
+                    bail!("{}", now.last_error.unwrap_or_else(|| "the relay refused this gate".into()));
+                }
+            },
+            event = events.recv() => match event {
+                Ok(event) => out.sync_event(&event),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("{n} sync events were not printed (output too slow)");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        if !input_open {
+            break;
+        }
+    }
+
+    if !input_open {
+        // End of input: give the outbox a chance to reach the relay.
+        let drained = tokio::time::timeout(drain_timeout, status.wait_for(|s| s.outbox == 0)).await;
+        if drained.is_err() {
+            let left = store.outbox_depth()?;
+            out.note(&format!(
+                "{left} scan(s) have not reached the relay yet; they are kept and sent on the next run"
+            ));
+        }
+    }
+    let last = status.borrow().clone();
+    engine.stop().await;
+    out.sync_status(&sync::SyncStatus {
+        state: LinkState::Stopped,
+        ..last
+    });
+    Ok(())
+}
+
+/// Decides one scanned text and prints the verdict (or the error).
+fn scan(store: &Store, text: &str, out: &Output) {
+    if text.trim().is_empty() {
+        out.error(text, "empty line: nothing was scanned");
+        return;
+    }
+    match store.record_scan(text, sync::system_clock()) {
+        Ok(outcome) => out.verdict(text, &outcome),
+        Err(e) => out.error(text, &e.to_string()),
+    }
+}
+
+/// The longest line read from stdin; the rest of a longer line is skipped (the scan is then
+/// refused as too long).
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Lines of input, each cut to [`MAX_LINE_BYTES`], invalid UTF-8 replaced: garbage in gives a
+/// verdict out, never an error that stops the gate.
+fn bounded_lines(mut input: impl BufRead) -> impl Iterator<Item = std::io::Result<String>> {
+    std::iter::from_fn(move || {
+        let mut line = Vec::new();
+        let mut overflow = false;
+        loop {
+            let buf = match input.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Some(Err(e)),
+            };
+            if buf.is_empty() {
+                return (!line.is_empty() || overflow)
+                    .then(|| Ok(String::from_utf8_lossy(&line).into_owned()));
+            }
+            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(line.len());
+            overflow |= chunk.len() > room;
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let used = done.unwrap_or(buf.len());
+            input.consume(used);
+            if done.is_some() {
+                let text = String::from_utf8_lossy(&line);
+                return Some(Ok(text.trim_end_matches('\r').to_owned()));
+            }
+        }
+    })
+}
+
+/// Applies --gate and --direction, and gives a gate that has none a default name.
+fn configure_gate(
+    store: &Store,
+    gate: Option<&str>,
+    direction: Option<DirectionArg>,
+) -> anyhow::Result<()> {
+    let current = store.gate_rules()?;
+    if gate.is_none() && direction.is_none() && current.is_some() {
+        return Ok(());
+    }
+    let mut rules = current.unwrap_or(GateRules {
+        gate: "Gate".to_owned(),
+        direction: Direction::Entry,
+        allowed_types: Vec::new(),
+    });
+    if let Some(gate) = gate {
+        let gate = gate.trim();
+        if gate.is_empty() || gate.chars().count() > 64 {
+            bail!("a gate name has 1 to 64 characters");
+        }
+        rules.gate = gate.to_owned();
+    }
+    match direction {
+        Some(DirectionArg::Entry) => rules.direction = Direction::Entry,
+        Some(DirectionArg::Exit) => rules.direction = Direction::Exit,
+        None => {}
+    }
+    store.set_gate_rules(&rules)?;
+    Ok(())
+}
+
+/// The active event, or for a gate without one a new standalone event.
+fn ensure_event(store: &Store, name: &str, types: &[String]) -> anyhow::Result<u32> {
+    if let Some(event_id) = store.active_event()? {
+        return Ok(event_id);
+    }
+    let ticket_types = types
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .zip(1u16..)
+        .map(|(name, id)| TicketType {
+            id,
+            name: name.to_owned(),
+        })
+        .collect::<Vec<_>>();
+    if ticket_types.is_empty() {
+        bail!("--types names no ticket type");
+    }
+    let event = EventRules {
+        id: 1,
+        name: name.trim().to_owned(),
+        doors_open: None,
+        doors_close: None,
+        capacity: None,
+        reentry: false,
+        max_entries_per_day: None,
+        max_entries_total: None,
+        utc_offset_minutes: 0,
+        ticket_types,
+    };
+    store.upsert_event(&event)?;
+    store.set_active_event(event.id)?;
+    Ok(event.id)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(
+            std::env::var_os("HOME")
+                .context("neither XDG_DATA_HOME nor HOME is set; pass --data-dir")?,
+        )
+        .join(".local/share"),
+    };
+    Ok(base.join("gerbang-gate"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<String> {
+        bounded_lines(input).map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn lines_are_cut_and_garbage_is_kept_visible() {
+        assert_eq!(lines(b"a\r\nb\n\nc"), ["a", "b", "", "c"]);
+        let mut input = vec![b'x'; MAX_LINE_BYTES * 3];
+        input.extend_from_slice(b"\nnext\n");
+        let got = lines(&input);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), MAX_LINE_BYTES);
+        assert_eq!(got[1], "next");
+        assert_eq!(lines(b"\xff\xfe\n"), ["\u{fffd}\u{fffd}"]);
+        assert!(lines(b"").is_empty());
+    }
+}

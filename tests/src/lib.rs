@@ -1,24 +1,36 @@
-//! Helpers shared by the end-to-end tests: a relay with a demo event, gate stores set up for
-//! it, and a minimal uploader that drains a gate's outbox over the real WebSocket protocol.
-//!
-//! The uploader is deliberately small: the gate's own sync engine (with reconnects, catch-up
-//! and heartbeats) is a later piece; these tests check that the pieces built so far fit.
+//! Helpers shared by the end-to-end tests: a relay with a demo event ([`TestRelay`], in this
+//! process), gates with their own SQLite files and sync engines behind fault-injecting proxies
+//! ([`gate::TestGate`], [`proxy::FaultProxy`]), the real binaries for tests where a process
+//! must die ([`process`]), and [`eventually`], the one way these tests wait.
 
-use std::path::Path;
+pub mod gate;
+pub mod process;
+pub mod proxy;
+
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use gerbang_core::protocol::{self, ClientMessage, LogBody, ScanRecord, ServerMessage};
-use gerbang_core::{
-    Direction, EventRules, EventSigner, GateRules, TicketClaims, TicketRecord, TicketType,
-};
-use gerbang_gate::Store;
+use gerbang_core::protocol::{LogBody, LogEntry};
+use gerbang_core::{EventRules, EventSigner, TicketClaims, TicketRecord, TicketType};
 use gerbang_relay::{Admin, Config, Location, Relay};
-use tokio_tungstenite::tungstenite::Message;
 
 pub const EVENT: u32 = 1;
-/// Bounds every wait on a condition.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+/// Bounds every wait on a condition. Generous: debug builds on a shared 2-core machine; a
+/// test that passes waits far less.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Waits until `condition` holds, checking every few milliseconds, and panics naming `what`
+/// after [`DEADLINE`]. The condition is the synchronisation; the pause between checks only
+/// keeps the check from spinning.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {DEADLINE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
 
 pub fn signer() -> EventSigner {
     EventSigner::from_secret(EVENT, 1, [11; 32])
@@ -118,82 +130,13 @@ impl TestRelay {
             .expect("the relay did not stop in time")
             .unwrap();
     }
-}
 
-/// A gate's store on a real SQLite file, set up for the event, gate `name`, entry.
-pub fn gate_store(path: &Path, name: &str) -> Store {
-    let store = Store::open(path).unwrap();
-    store.upsert_event(&event()).unwrap();
-    store.add_key(signer().public_key()).unwrap();
-    store
-        .set_gate_rules(&GateRules {
-            gate: name.into(),
-            direction: Direction::Entry,
-            allowed_types: vec![],
-        })
-        .unwrap();
-    store.set_active_event(EVENT).unwrap();
-    store.load_tickets(EVENT, (1..=100).map(ticket)).unwrap();
-    store
-}
+    /// Every entry of the relay's log, in order.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.admin.reader().entries_after(0, usize::MAX).unwrap()
+    }
 
-/// Uploads every scan in the store's outbox over one WebSocket connection, pipelined, and
-/// records each ack in the store. Returns the acks as the relay sent them.
-pub async fn upload_outbox(
-    store: &Store,
-    addr: std::net::SocketAddr,
-    token: &str,
-) -> Vec<ServerMessage> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{}", protocol::WS_PATH))
-        .await
-        .unwrap();
-    let send = |message: ClientMessage| Message::text(protocol::encode_client(&message));
-    ws.send(send(ClientMessage::Hello {
-        token: token.into(),
-        cursor: store.cursor().unwrap(),
-        device_name: "e2e".into(),
-        app_version: "0".into(),
-    }))
-    .await
-    .unwrap();
-    let pending = store.outbox_batch(10_000).unwrap();
-    for scan in &pending {
-        ws.send(send(ClientMessage::Scan {
-            scan: ScanRecord {
-                scan_id: scan.scan_id,
-                event_id: scan.event_id,
-                code: scan.code.clone(),
-                ticket_id: scan.ticket_id,
-                gate: scan.gate.clone(),
-                direction: scan.direction,
-                at: scan.at,
-                local: scan.kind,
-            },
-        }))
-        .await
-        .unwrap();
+    pub fn head(&self) -> u64 {
+        self.admin.reader().head().unwrap()
     }
-    let mut acks = Vec::new();
-    while acks.len() < pending.len() {
-        let frame = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .expect("no ack before the deadline")
-            .expect("the relay closed the connection")
-            .unwrap();
-        let Message::Text(text) = frame else { continue };
-        let message = protocol::decode_server(text.as_str()).unwrap();
-        if let ServerMessage::Ack {
-            scan_id,
-            seq,
-            official,
-            conflict,
-        } = &message
-        {
-            store
-                .ack_scan(*scan_id, *seq, official.kind, conflict.is_some())
-                .unwrap();
-            acks.push(message);
-        }
-    }
-    acks
 }

@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     /// The event gates are checking, told to them in `welcome`.
     pub active_event: Mutex<u32>,
+    /// Ids of devices just revoked: their open connections end at once.
+    pub revoked: broadcast::Sender<String>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -79,6 +81,19 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Revokes a device: its token is refused from now on and its open connections are
+    /// closed with `device_revoked`. Returns false if there is no such device.
+    pub fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        let conn = self.devices.lock().unwrap_or_else(|e| e.into_inner());
+        let revoked = auth::revoke_device(&conn, device_id, (self.clock)())?;
+        drop(conn);
+        if revoked {
+            // No open connection means no receiver; that is fine.
+            let _ = self.revoked.send(device_id.to_owned());
+        }
+        Ok(revoked)
+    }
+
     pub fn authenticate(&self, token: &str) -> Result<Result<Device, Refusal>> {
         let conn = self.devices.lock().unwrap_or_else(|e| e.into_inner());
         auth::authenticate(&conn, token)

@@ -94,6 +94,7 @@ impl Relay {
                 clock: config.clock,
                 shutdown: CancellationToken::new(),
                 active_event: Mutex::new(active_event),
+                revoked: broadcast::channel(64).0,
             }),
             writer_thread: Some(writer_thread),
         })
@@ -234,14 +235,10 @@ impl Admin {
         auth::create_pairing_code(&conn, role, (self.shared.clock)())
     }
 
-    /// Revokes a device: refused from its next hello on. Returns false if no such device.
+    /// Revokes a device: its open connections are closed with `device_revoked` and it is
+    /// refused from then on. Returns false if no such device.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool> {
-        let conn = self
-            .shared
-            .devices
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        auth::revoke_device(&conn, device_id, (self.shared.clock)())
+        self.shared.revoke_device(device_id)
     }
 }
 

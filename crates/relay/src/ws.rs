@@ -82,6 +82,8 @@ struct Session {
     /// Held for the connection's life; dropping it frees the device's connection slot.
     _slot: ConnectionSlot,
     live: tokio::sync::broadcast::Receiver<Arc<crate::writer::Published>>,
+    /// Devices revoked while connected.
+    revoked: tokio::sync::broadcast::Receiver<String>,
     /// The last sequence number sent, so live entries already sent by catch-up are skipped.
     sent: u64,
     /// Scans uploaded and not yet durable, oldest first; acks go out in this order.
@@ -182,6 +184,7 @@ impl Session {
             device,
             _slot: slot,
             live,
+            revoked: shared.revoked.subscribe(),
             sent: cursor,
             pending: VecDeque::new(),
             bucket: TokenBucket::new(limits.messages_per_second, limits.message_burst),
@@ -285,6 +288,14 @@ impl Session {
                             format!("this connection fell {missed} entries behind; reconnect to catch up from your cursor"),
                         ));
                     }
+                    Err(RecvError::Closed) => return None,
+                },
+                revoked = self.revoked.recv() => match revoked {
+                    Ok(device_id) if device_id == self.device.id => {
+                        return Some(Close::new(ErrorCode::DeviceRevoked, "this device was revoked by an administrator"));
+                    }
+                    // Lagged: many revocations at once; this device's is checked at its next hello.
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
                 _ = tokio::time::sleep_until(deadline) => {

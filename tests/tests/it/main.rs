@@ -1,3 +1,7 @@
-//! End-to-end: gate stores on real SQLite files and a real relay over real sockets.
+//! End-to-end: a real relay, gates with their own SQLite files and sync engines, fault proxies
+//! between them, and the real binaries where a process must die. Each scenario asserts exact
+//! outcomes; every wait is on a condition, with a deadline.
 
-mod offline_gates;
+mod chaos;
+mod crashes;
+mod gates;

@@ -237,16 +237,18 @@ pub(crate) async fn list_devices(
     ))
 }
 
-/// `POST /api/v1/devices/{device_id}/revoke`: the device's token is refused from now on.
+/// `POST /api/v1/devices/{device_id}/revoke`: the device's token is refused from now on, and
+/// its open connections are closed.
 pub(crate) async fn revoke_device(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(device_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    let now = (shared.clock)();
-    let conn = shared.devices.lock().unwrap_or_else(|e| e.into_inner());
-    if auth::revoke_device(&conn, &device_id, now).map_err(ApiError::internal)? {
+    if shared
+        .revoke_device(&device_id)
+        .map_err(ApiError::internal)?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(

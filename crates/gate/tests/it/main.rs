@@ -2,6 +2,7 @@
 
 mod crash;
 mod outbox;
+mod remote;
 mod scans;
 mod tickets;
 

@@ -156,6 +156,14 @@ impl Relay {
             shutdown.await;
             stop.cancel();
         });
+        // Small messages (acks, live entries) go out at once: without TCP_NODELAY, a second small
+        // write waits for the peer's delayed ACK (up to 40 ms on Linux).
+        let listener =
+            axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
+                }
+            });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await?;

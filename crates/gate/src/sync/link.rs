@@ -31,9 +31,6 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = SplitSink<Socket, Message>;
 type Stream = SplitStream<Socket>;
 
-/// Scans uploaded and not yet acknowledged, at most: enough to keep a slow link busy, few
-/// enough that a link that dies re-sends little.
-pub(super) const UPLOAD_WINDOW: usize = 256;
 /// Messages taken from the socket before the store is touched.
 const BURST: usize = 64;
 /// How often the session checks the heartbeat.
@@ -382,12 +379,13 @@ impl Session<'_> {
 
     /// Sends outbox scans after the last one sent, up to the window.
     async fn upload(&mut self, sink: &mut Sink) -> Result<(), End> {
-        if self.in_flight >= UPLOAD_WINDOW {
+        let window = self.shared.config.upload_window.max(1);
+        if self.in_flight >= window {
             return Ok(());
         }
         let batch = self
             .store()
-            .outbox_after(self.last_sent, UPLOAD_WINDOW - self.in_flight)
+            .outbox_after(self.last_sent, window - self.in_flight)
             .map_err(store_failed)?;
         if batch.is_empty() {
             return Ok(());

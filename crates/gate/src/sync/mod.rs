@@ -55,6 +55,9 @@ pub struct SyncConfig {
     pub clock: Clock,
     /// Backoff between connection attempts.
     pub backoff: backoff::Policy,
+    /// Scans uploaded and not yet acknowledged, at most (at least 1): enough to keep a slow
+    /// link busy, few enough that a link that dies re-sends little.
+    pub upload_window: usize,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -75,6 +78,7 @@ impl SyncConfig {
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             clock: Arc::new(system_clock),
             backoff: backoff::Policy::default(),
+            upload_window: DEFAULT_UPLOAD_WINDOW,
         }
     }
 }
@@ -179,6 +183,9 @@ pub enum SendError {
     #[error("the sync engine has stopped")]
     Stopped,
 }
+
+/// The default [`SyncConfig::upload_window`].
+pub const DEFAULT_UPLOAD_WINDOW: usize = 256;
 
 /// The longest operator message.
 pub const MAX_MESSAGE_CHARS: usize = 500;

@@ -85,6 +85,13 @@ enum Command {
     },
     /// Show the gate's pairing, event, counters and outbox.
     Status,
+    /// Forget the relay this gate is paired with (after it was revoked, or to pair with
+    /// another). Unsent scans stay and go to the next relay; with --wipe, delete everything.
+    Unpair {
+        /// Delete the gate's database: tickets, scans, unsent scans, settings.
+        #[arg(long)]
+        wipe: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -182,6 +189,27 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         }
         Command::Status => {
             out.status(&output::local_status(&store)?);
+            Ok(())
+        }
+        Command::Unpair { wipe } => {
+            let unsent = store.outbox_depth()?;
+            store.set_pairing(None)?;
+            if wipe {
+                // The store's connections and checkpoint thread close with it.
+                drop(store);
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = data_dir.join(format!("gate.sqlite3{suffix}"));
+                    match std::fs::remove_file(&file) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(e)
+                                .with_context(|| format!("cannot delete {}", file.display()))
+                        }
+                    }
+                }
+            }
+            out.unpaired(wipe, unsent);
             Ok(())
         }
     }

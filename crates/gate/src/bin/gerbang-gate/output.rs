@@ -153,6 +153,20 @@ impl Output {
         }
     }
 
+    pub fn unpaired(&self, wiped: bool, unsent: u64) {
+        if self.json {
+            self.line(&json!({ "type": "unpaired", "wiped": wiped, "unsent": unsent }));
+        } else if wiped {
+            self.text(&format!(
+                "Unpaired, and the gate's data is deleted ({unsent} unsent scan(s) with it)."
+            ));
+        } else {
+            self.text(&format!(
+                "Unpaired. {unsent} unsent scan(s) are kept for the next relay this gate pairs with."
+            ));
+        }
+    }
+
     pub fn imported(&self, file: &Path, event_id: u32, imported: usize) {
         if self.json {
             self.line(&json!({

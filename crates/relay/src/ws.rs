@@ -34,6 +34,26 @@ impl Close {
     }
 }
 
+/// What to tell a client whose frame could not be read: `too_large` for a frame over the
+/// limit (the WebSocket layer refuses it before the protocol sees it), else the link broke and
+/// nobody is listening, but the close says why anyway.
+fn read_failed(error: &axum::Error, limit: usize) -> Close {
+    // tungstenite's capacity error, "Space limit exceeded: Message too long: N > M", reaches
+    // us only as text through axum's error type.
+    let text = error.to_string();
+    if text.contains("too long") || text.contains("Space limit") {
+        Close::new(
+            ErrorCode::TooLarge,
+            format!("a frame was over the {limit}-byte limit"),
+        )
+    } else {
+        Close::new(
+            ErrorCode::InvalidMessage,
+            format!("the frame could not be read: {text}"),
+        )
+    }
+}
+
 pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     let outcome = Session::start(&mut socket, &shared).await;
     let close = match outcome {
@@ -101,7 +121,8 @@ impl Session {
                     "no hello within the time allowed",
                 ))
             }
-            Ok(None | Some(Err(_))) => {
+            Ok(Some(Err(e))) => return Err(read_failed(&e, limits.max_message_bytes)),
+            Ok(None) => {
                 return Err(Close::new(
                     ErrorCode::NotHelloFirst,
                     "connection closed before hello",
@@ -228,7 +249,8 @@ impl Session {
                 incoming = socket.recv() => {
                     deadline = Instant::now() + idle;
                     match incoming {
-                        None | Some(Err(_)) => return None,
+                        None => return None,
+                        Some(Err(e)) => return Some(read_failed(&e, shared.limits.max_message_bytes)),
                         Some(Ok(Message::Close(_))) => return None,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Ok(Message::Binary(_))) => {

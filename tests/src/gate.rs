@@ -131,6 +131,34 @@ impl TestGate {
     }
 }
 
+/// Panics with what differs (at most ten of each kind) unless the two views are equal.
+pub fn assert_same_view(name: &str, gate: &Settled, relay: &Settled) {
+    if gate == relay {
+        return;
+    }
+    let missing: Vec<_> = relay
+        .iter()
+        .filter(|(k, _)| !gate.contains_key(k))
+        .take(10)
+        .collect();
+    let extra: Vec<_> = gate
+        .iter()
+        .filter(|(k, _)| !relay.contains_key(k))
+        .take(10)
+        .collect();
+    let differ: Vec<_> = gate
+        .iter()
+        .filter_map(|(k, v)| relay.get(k).filter(|r| *r != v).map(|r| (k, v, r)))
+        .take(10)
+        .collect();
+    panic!(
+        "{name} differs from the relay ({} scans here, {} there)\n\
+         missing here: {missing:?}\nonly here: {extra:?}\ndiffering (here, relay): {differ:?}",
+        gate.len(),
+        relay.len()
+    );
+}
+
 /// The scans of the relay's log in the form [`TestGate::settled`] gives.
 pub fn settled_in(log: &[LogEntry]) -> Settled {
     log.iter()

@@ -23,7 +23,9 @@ pub enum Mode {
     /// pulled, as the gate sees it.
     Cut,
     /// Keep connections open but forward nothing, in either direction: a dead Wi-Fi
-    /// access point. Only heartbeats can tell.
+    /// access point. Only heartbeats can tell. What was sent is held, not lost (TCP never
+    /// delivers a stream with a hole): if the connection is still open when the link heals,
+    /// it arrives then, late.
     Blackhole,
 }
 
@@ -165,11 +167,13 @@ async fn pump(
                 continue;
             }
         };
-        let current = *mode.borrow();
+        // Hold the chunk through a black hole; give up on a cut.
+        let current = match mode.wait_for(|m| *m != Mode::Blackhole).await {
+            Ok(current) => *current,
+            Err(_) => return,
+        };
         match current {
-            Mode::Cut => return,
-            // Swallowed: the sender believes it was sent.
-            Mode::Blackhole => continue,
+            Mode::Cut | Mode::Blackhole => return,
             Mode::Pass { delay } => {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;

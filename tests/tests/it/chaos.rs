@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gerbang_core::protocol::LogBody;
 use gerbang_core::VerdictKind;
-use gerbang_e2e::gate::{settled_in, TestGate};
+use gerbang_e2e::gate::{assert_same_view, settled_in, TestGate};
 use gerbang_e2e::proxy::Mode;
 use gerbang_e2e::{code, TestRelay, EVENT};
 
@@ -132,7 +132,7 @@ async fn twenty_gates_with_links_cut_at_random_converge_on_the_relays_log_exactl
     let admitted = official.get(&VerdictKind::Admitted).copied().unwrap_or(0);
     assert!(admitted > 0 && admitted < (GATES * SCANS_PER_GATE) as u64);
     for gate in &gates {
-        assert_eq!(gate.settled(), relay_view, "{}", gate.name);
+        assert_same_view(&gate.name, &gate.settled(), &relay_view);
         let counters = gate.store.counters(EVENT, None).unwrap();
         assert_eq!(counters.admitted, admitted, "{}", gate.name);
         assert_eq!(counters.inside_now, admitted, "{}", gate.name);

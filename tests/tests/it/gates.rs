@@ -3,7 +3,7 @@
 use futures_util::{SinkExt, StreamExt};
 use gerbang_core::protocol::{self, AlertKind, ErrorCode, LogBody, Role};
 use gerbang_core::VerdictKind;
-use gerbang_e2e::gate::{settled_in, TestGate};
+use gerbang_e2e::gate::{assert_same_view, settled_in, TestGate};
 use gerbang_e2e::proxy::Mode;
 use gerbang_e2e::{code, TestRelay, DEADLINE};
 use gerbang_gate::sync::{LinkState, SyncEvent};
@@ -64,8 +64,8 @@ async fn a_scan_at_gate_a_is_seen_at_gate_b_which_refuses_the_ticket_as_used() {
     let log = settled_in(&relay.log());
     assert_eq!(log[&first.scan_id].1, VerdictKind::Admitted);
     assert_eq!(log[&second.scan_id].1, VerdictKind::AlreadyUsed);
-    assert_eq!(a.settled(), log);
-    assert_eq!(b.settled(), log);
+    assert_same_view(&a.name, &a.settled(), &log);
+    assert_same_view(&b.name, &b.settled(), &log);
     relay.stop().await;
 }
 
@@ -141,7 +141,7 @@ async fn two_gates_admit_one_ticket_while_a_is_cut_off_and_the_later_is_a_confli
 
     // Every cache holds the relay's view, counters included: one admission, not two.
     for gate in [&a, &b] {
-        assert_eq!(gate.settled(), scans, "{}", gate.name);
+        assert_same_view(&gate.name, &gate.settled(), &scans);
         let counters = gate.store.counters(gerbang_e2e::EVENT, None).unwrap();
         assert_eq!(
             (counters.admitted, counters.inside_now, counters.refused),
@@ -346,7 +346,7 @@ async fn gates_with_clocks_ten_minutes_apart_agree_on_the_official_first_use() {
         (log[&from_b.scan_id].1, log[&from_b.scan_id].2),
         (VerdictKind::AlreadyUsed, true)
     );
-    assert_eq!(ahead.settled(), log);
-    assert_eq!(behind.settled(), log);
+    assert_same_view(&ahead.name, &ahead.settled(), &log);
+    assert_same_view(&behind.name, &behind.settled(), &log);
     relay.stop().await;
 }

@@ -64,6 +64,7 @@ pub(super) async fn run(shared: &Shared, commands: &mut mpsc::Receiver<Command>)
         ping: None,
         nonce: 0,
         relay_event: None,
+        last_seq: 0,
     };
     let end = match session.run(commands).await {
         Ok(()) => End::Stopped,
@@ -89,6 +90,9 @@ struct Session<'a> {
     nonce: u64,
     /// The event the relay's `welcome` named.
     relay_event: Option<u32>,
+    /// The last `seq` received on this link: the relay sends every entry after the cursor
+    /// once, in order, without gaps, and a gap means the stream cannot be trusted.
+    last_seq: u64,
 }
 
 impl Session<'_> {
@@ -215,6 +219,7 @@ impl Session<'_> {
             }) => {
                 self.welcomed = true;
                 self.relay_event = Some(event_id);
+                self.last_seq = cursor;
                 let offset = clock_offset(sent, self.now(), server_time);
                 tracing::debug!(cursor, head, rtt = ?started.elapsed(), "welcomed by the relay");
                 self.shared.update(|s| {
@@ -308,8 +313,12 @@ impl Session<'_> {
             }
         }
 
+        let gap = self.check_order(&mut entries);
         if !entries.is_empty() {
             self.apply(entries).await?;
+        }
+        if let Some(gap) = gap {
+            return Err(gap);
         }
         if !acks.is_empty() {
             self.in_flight = self.in_flight.saturating_sub(acks.len());
@@ -347,6 +356,28 @@ impl Session<'_> {
             }
         });
         Ok(())
+    }
+
+    /// Keeps the entries up to the first gap in the sequence (entries already received are
+    /// harmless: the store skips them) and reports the gap, after which the link must start
+    /// over from the cursor.
+    fn check_order(&mut self, entries: &mut Vec<LogEntry>) -> Option<End> {
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.seq <= self.last_seq {
+                continue;
+            }
+            if entry.seq != self.last_seq + 1 {
+                let gap = End::Failed(format!(
+                    "the relay skipped log entries {} to {}; reconnecting to catch up",
+                    self.last_seq + 1,
+                    entry.seq - 1
+                ));
+                entries.truncate(i);
+                return Some(gap);
+            }
+            self.last_seq = entry.seq;
+        }
+        None
     }
 
     /// Applies entries with the cursor, and tells subscribers about live scans.

@@ -1,6 +1,7 @@
 //! Integration tests of gerbang-gate, one binary with a module per area.
 
 mod crash;
+mod decode;
 mod outbox;
 mod scans;
 mod tickets;

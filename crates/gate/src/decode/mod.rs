@@ -1,0 +1,365 @@
+//! Reading QR codes from camera frames and image files.
+//!
+//! [`Decoder::decode`] takes a grayscale frame ([`LumaFrame`], borrowed, with a stride, so a
+//! camera thread does not copy) and returns the text of every QR code in it. It never panics on
+//! any frame (the readers run under [`std::panic::catch_unwind`]) and only reports codes whose
+//! Reed–Solomon check passed, so noise does not turn into tickets.
+//!
+//! # The pipeline
+//! A frame goes through cheap passes first and stops at the first that finds something:
+//! 1. **Tracking**: where the last frame had a code, that region (enlarged) is read at full
+//!    resolution first. A person holds a ticket still for several frames, so this is the usual
+//!    case at a gate and the cheapest.
+//! 2. **Half size**: the frame is box-averaged to half its width and height (which also
+//!    smooths sensor noise, JPEG blocks and screen moiré) and read with rxing (zxing-cpp's
+//!    detector ported to Rust: a local-threshold binariser, so glare and shadows hurt less than
+//!    a global threshold).
+//! 3. **Inverted**: the half-size frame, negated, for light-on-dark codes (phones in dark mode).
+//! 4. **Full size**: read with rxing at full resolution, for codes too small to survive halving.
+//! 5. **Second opinion**: rqrr (quirc's algorithm), on the half-size frame, which finds some
+//!    codes rxing's finder search misses.
+//!
+//! Each part can be switched off in [`DecoderConfig`], so `examples/decode_corpus.rs` measures
+//! what each one contributes; the numbers are in `docs/BENCHMARKS.md`.
+
+mod engines;
+mod file;
+mod frame;
+
+#[cfg(feature = "corpus")]
+pub mod corpus;
+
+pub use file::{decode_file, DecodeFileError};
+pub use frame::{FrameError, LumaFrame};
+
+use engines::{rxing_hints, Hit};
+use rxing::DecodeHints;
+
+/// One code found in a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The code's text.
+    pub text: String,
+    /// The code's corners in frame pixels (x, y), as the reader that found it reports them
+    /// (rxing: the four outer corners; rqrr: the four corners of the grid).
+    pub corners: [(f32, f32); 4],
+}
+
+/// Which part of the pipeline found the codes of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Nothing was found.
+    None,
+    /// The region of the previous frame's code.
+    Tracked,
+    /// The half-size frame.
+    Half,
+    /// The half-size frame, inverted.
+    Inverted,
+    /// The full-size frame.
+    Full,
+    /// rqrr, the second opinion.
+    Rqrr,
+}
+
+/// The result of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Every code found, each text once.
+    pub codes: Vec<Found>,
+    /// Which pass found them.
+    pub pass: Pass,
+}
+
+/// Which parts of the pipeline run. [`DecoderConfig::default`] is the full pipeline; the other
+/// presets exist to measure it against its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Read the region of the previous frame's code first.
+    pub tracking: bool,
+    /// Read a half-size copy first (rxing).
+    pub half: bool,
+    /// Also read the half-size copy inverted (rxing).
+    pub inverted: bool,
+    /// Read the full-size frame with rxing.
+    pub full: bool,
+    /// Read with rqrr when rxing found nothing.
+    pub rqrr: bool,
+    /// Run rqrr on the full-size frame instead of the half-size one (the rqrr-alone baseline).
+    pub rqrr_full_size: bool,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            tracking: true,
+            half: true,
+            inverted: true,
+            full: true,
+            rqrr: true,
+            rqrr_full_size: false,
+        }
+    }
+}
+
+impl DecoderConfig {
+    /// Baseline: rqrr alone on the full frame (what the project measured first).
+    pub const RQRR_ONLY: DecoderConfig = DecoderConfig {
+        tracking: false,
+        half: false,
+        inverted: false,
+        full: false,
+        rqrr: true,
+        rqrr_full_size: true,
+    };
+    /// rxing alone on the full frame.
+    pub const RXING_ONLY: DecoderConfig = DecoderConfig {
+        tracking: false,
+        half: false,
+        inverted: false,
+        full: true,
+        rqrr: false,
+        rqrr_full_size: false,
+    };
+}
+
+/// How far beyond the last code's bounding box the tracked region reaches, as a fraction of the
+/// box's larger side on each edge: a hand moves a ticket a little between frames.
+const TRACK_MARGIN: f32 = 0.6;
+
+/// A QR decoder for a stream of frames; keep one per camera. It keeps scratch buffers (so a
+/// frame allocates nothing once warmed up) and where the last code was.
+pub struct Decoder {
+    config: DecoderConfig,
+    /// rxing's hints, built once.
+    hints: DecodeHints,
+    /// The half-size copy of the frame.
+    half: Vec<u8>,
+    /// A packed copy of a region (tracking) or of a strided frame.
+    scratch: Vec<u8>,
+    /// The bounding box (x0, y0, x1, y1) of the last frame's codes, if it had any.
+    last_region: Option<(f32, f32, f32, f32)>,
+    /// The last frame's codes were light on dark.
+    last_inverted: bool,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // rxing's hints have no Debug; they are the same for every decoder anyway.
+        f.debug_struct("Decoder")
+            .field("config", &self.config)
+            .field("last_region", &self.last_region)
+            .field("last_inverted", &self.last_inverted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DecoderConfig::default())
+    }
+}
+
+impl Decoder {
+    pub fn new(config: DecoderConfig) -> Decoder {
+        Decoder {
+            config,
+            hints: rxing_hints(),
+            half: Vec::new(),
+            scratch: Vec::new(),
+            last_region: None,
+            last_inverted: false,
+        }
+    }
+
+    pub fn config(&self) -> DecoderConfig {
+        self.config
+    }
+
+    /// Forgets the last code's region (e.g. when the camera changes).
+    pub fn reset(&mut self) {
+        self.last_region = None;
+        self.last_inverted = false;
+    }
+
+    /// Reads every QR code in `frame`.
+    pub fn decode(&mut self, frame: &LumaFrame<'_>) -> Decoded {
+        let (pass, hits) = self.run(frame);
+        let mut codes: Vec<Found> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            if !codes.iter().any(|c| c.text == hit.text) {
+                codes.push(Found {
+                    text: hit.text,
+                    corners: hit.corners,
+                });
+            }
+        }
+        self.last_region = bounding_box(&codes);
+        self.last_inverted = pass == Pass::Inverted
+            || (pass == Pass::Tracked && self.last_inverted && !codes.is_empty());
+        Decoded {
+            pass: if codes.is_empty() { Pass::None } else { pass },
+            codes,
+        }
+    }
+
+    fn run(&mut self, frame: &LumaFrame<'_>) -> (Pass, Vec<Hit>) {
+        let (width, height) = (frame.width(), frame.height());
+        if width < 21 || height < 21 {
+            return (Pass::None, Vec::new());
+        }
+        let config = self.config;
+        if config.tracking {
+            if let Some(region) = self.last_region {
+                let hits = self.read_region(frame, region);
+                if !hits.is_empty() {
+                    return (Pass::Tracked, hits);
+                }
+            }
+        }
+        let (half_w, half_h) = (width / 2, height / 2);
+        if config.half || (config.rqrr && !config.rqrr_full_size) {
+            frame.halve_into(&mut self.half);
+            stretch_contrast(&mut self.half);
+        }
+        // Finder-pattern candidates seen at half size where nothing decoded: the evidence that
+        // pays for the dearer passes, so a frame with nothing like a code stays cheap.
+        let mut candidates = 0;
+        let mut found: Vec<Hit> = Vec::new();
+        let mut pass_found = Pass::None;
+        if config.half {
+            let pass = engines::rxing(&self.half, half_w, half_h, &self.hints, true);
+            candidates += pass.finder_candidates;
+            if !pass.hits.is_empty() {
+                found = scaled(pass.hits, 2.0, (0.0, 0.0));
+                pass_found = Pass::Half;
+            }
+        }
+        if config.inverted && found.is_empty() {
+            invert(&mut self.half);
+            let pass = engines::rxing(&self.half, half_w, half_h, &self.hints, true);
+            invert(&mut self.half);
+            candidates += pass.finder_candidates;
+            if !pass.hits.is_empty() {
+                return (Pass::Inverted, scaled(pass.hits, 2.0, (0.0, 0.0)));
+            }
+        }
+        // Full size runs when half size read nothing (small codes only survive at full size,
+        // and they leave no finder patterns at half size to go by), or when it read some codes
+        // but saw finder patterns it did not use (each read code uses three): more codes.
+        let gated = config.half || config.inverted;
+        let unused = candidates.saturating_sub(3 * found.len());
+        if config.full && (found.is_empty() || unused > 0) {
+            let packed = frame.packed_pixels(&mut self.scratch);
+            let pass = engines::rxing(packed, width, height, &self.hints, false);
+            if !pass.hits.is_empty() {
+                for hit in pass.hits {
+                    if !found.iter().any(|f| f.text == hit.text) {
+                        found.push(hit);
+                    }
+                }
+                if pass_found == Pass::None {
+                    pass_found = Pass::Full;
+                }
+            }
+        }
+        if !found.is_empty() {
+            return (pass_found, found);
+        }
+        if config.rqrr && (!gated || candidates > 0) {
+            let hits = if config.rqrr_full_size {
+                let packed = frame.packed_pixels(&mut self.scratch);
+                engines::rqrr(packed, width, height)
+            } else {
+                scaled(engines::rqrr(&self.half, half_w, half_h), 2.0, (0.0, 0.0))
+            };
+            if !hits.is_empty() {
+                return (Pass::Rqrr, hits);
+            }
+        }
+        (Pass::None, Vec::new())
+    }
+
+    /// Reads the enlarged region of the last frame's code, at full resolution, in the polarity
+    /// the code had.
+    fn read_region(&mut self, frame: &LumaFrame<'_>, region: (f32, f32, f32, f32)) -> Vec<Hit> {
+        let (x0, y0, x1, y1) = region;
+        let margin = TRACK_MARGIN * (x1 - x0).max(y1 - y0);
+        let clamp_x = |v: f32| (v.max(0.0) as usize).min(frame.width());
+        let clamp_y = |v: f32| (v.max(0.0) as usize).min(frame.height());
+        let (left, top) = (clamp_x(x0 - margin), clamp_y(y0 - margin));
+        let (right, bottom) = (clamp_x(x1 + margin), clamp_y(y1 + margin));
+        if right <= left + 21 || bottom <= top + 21 {
+            return Vec::new();
+        }
+        let (w, h) = (right - left, bottom - top);
+        frame.crop_into(left, top, w, h, &mut self.scratch);
+        if self.last_inverted {
+            invert(&mut self.scratch);
+        }
+        let pass = engines::rxing(&self.scratch, w, h, &self.hints, false);
+        scaled(pass.hits, 1.0, (left as f32, top as f32))
+    }
+}
+
+/// Maps hits from a scaled or cropped buffer back to frame pixels.
+fn scaled(mut hits: Vec<Hit>, scale: f32, offset: (f32, f32)) -> Vec<Hit> {
+    for hit in &mut hits {
+        for corner in &mut hit.corners {
+            corner.0 = corner.0 * scale + offset.0;
+            corner.1 = corner.1 * scale + offset.1;
+        }
+    }
+    hits
+}
+
+/// Stretches the levels between the 1st and 99th percentile to the full range, so a dim,
+/// low-contrast code clears the binariser's minimum local contrast.
+fn stretch_contrast(buf: &mut [u8]) {
+    if buf.is_empty() {
+        return;
+    }
+    let mut histogram = [0u32; 256];
+    for &v in buf.iter() {
+        histogram[v as usize] += 1;
+    }
+    let tail = (buf.len() / 100) as u32;
+    let level = |mut bins: Box<dyn Iterator<Item = usize>>| {
+        let mut seen = 0;
+        bins.find(|&v| {
+            seen += histogram[v];
+            seen > tail
+        })
+        .unwrap_or(0)
+    };
+    let lo = level(Box::new(0..256));
+    let hi = level(Box::new((0..256).rev()));
+    if hi <= lo + 8 || (lo < 8 && hi > 247) {
+        return;
+    }
+    let mut lut = [0u8; 256];
+    for (v, out) in lut.iter_mut().enumerate() {
+        *out = ((v.clamp(lo, hi) - lo) * 255 / (hi - lo)) as u8;
+    }
+    for v in buf.iter_mut() {
+        *v = lut[*v as usize];
+    }
+}
+
+fn invert(buf: &mut [u8]) {
+    for v in buf {
+        *v = 255 - *v;
+    }
+}
+
+/// The bounding box of all codes' corners.
+fn bounding_box(codes: &[Found]) -> Option<(f32, f32, f32, f32)> {
+    let mut points = codes.iter().flat_map(|c| c.corners);
+    let first = points.next()?;
+    let init = (first.0, first.1, first.0, first.1);
+    let (x0, y0, x1, y1) = points.fold(init, |(x0, y0, x1, y1), (x, y)| {
+        (x0.min(x), y0.min(y), x1.max(x), y1.max(y))
+    });
+    (x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite())
+        .then_some((x0, y0, x1, y1))
+}

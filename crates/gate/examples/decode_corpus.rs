@@ -22,31 +22,32 @@ fn configs() -> Vec<(&'static str, DecoderConfig)> {
         ("rqrr-alone", DecoderConfig::RQRR_ONLY),
         ("rxing-alone", DecoderConfig::RXING_ONLY),
         ("pipeline", full),
+        ("with-rqrr", DecoderConfig { rqrr: true, ..full }),
         (
-            "pipeline-no-half",
+            "no-own-binariser",
             DecoderConfig {
-                half: false,
+                own_binariser: false,
                 ..full
             },
         ),
         (
-            "pipeline-no-full",
+            "no-full-size",
             DecoderConfig {
                 full: false,
                 ..full
             },
         ),
         (
-            "pipeline-no-inverted",
+            "no-half-size",
             DecoderConfig {
-                inverted: false,
+                half: false,
                 ..full
             },
         ),
         (
-            "pipeline-no-rqrr",
+            "no-inverted",
             DecoderConfig {
-                rqrr: false,
+                inverted: false,
                 ..full
             },
         ),

@@ -7,7 +7,9 @@ use rxing::common::HybridBinarizer;
 use rxing::multi::MultipleBarcodeReader;
 use rxing::qrcode::cpp_port::detector::FindFinderPatterns;
 use rxing::qrcode::cpp_port::QrReader;
-use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8Source};
+use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
+
+use super::binarize::{threshold, Thresholded};
 
 /// One code read from a packed (stride = width) luma buffer, in that buffer's pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,12 +18,29 @@ pub(crate) struct Hit {
     pub corners: [(f32, f32); 4],
 }
 
-/// What one rxing pass found: the codes, and how many finder-pattern candidates it saw (a hint
-/// that a code may be there even when none decoded).
+/// What one rxing read found: the codes, whether they were light on dark, and how many
+/// finder-pattern candidates it saw (a hint that a code may be there even when none decoded).
 #[derive(Debug, Default)]
-pub(crate) struct RxingPass {
+pub(crate) struct RxingRead {
     pub hits: Vec<Hit>,
+    pub inverted: bool,
     pub finder_candidates: usize,
+}
+
+/// How to run rxing on one buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RxingOptions {
+    /// Binarise with [`super::binarize::threshold`] instead of rxing's `HybridBinarizer`.
+    pub own_binariser: bool,
+    /// Read dark-on-light first, then light-on-dark (flipping the binarised bits), or only
+    /// dark-on-light.
+    pub both_polarities: bool,
+    /// Try light-on-dark first (the last code was).
+    pub inverted_first: bool,
+    /// The binariser's flatness threshold (see [`super::binarize::MIN_RANGE`]).
+    pub min_range: u8,
+    /// Count finder-pattern candidates when nothing decoded (one more scan of the bits).
+    pub count_finders: bool,
 }
 
 /// Hints for rxing: plain QR codes only. Micro QR and rMQR have far weaker error correction;
@@ -34,27 +53,59 @@ pub(crate) fn rxing_hints() -> DecodeHints {
     }
 }
 
-/// Runs rxing's port of the zxing-cpp QR detector (local-threshold binariser, finder-pattern
-/// search, perspective sampling, Reed–Solomon) on a packed buffer. `count_finders` asks for the
-/// number of finder-pattern candidates too (one more scan of the binarised image).
+/// Runs rxing's port of the zxing-cpp QR detector (finder-pattern search, perspective sampling,
+/// Reed–Solomon) on a packed buffer.
 pub(crate) fn rxing(
     buf: &[u8],
     width: usize,
     height: usize,
     hints: &DecodeHints,
-    count_finders: bool,
-) -> RxingPass {
+    options: RxingOptions,
+) -> RxingRead {
     if width < 21 || height < 21 || buf.len() < width * height {
-        return RxingPass::default();
+        return RxingRead::default();
     }
+    let pixels = &buf[..width * height];
     let run = || {
-        let mut pass = RxingPass::default();
-        let Ok(source) =
-            Luma8Source::new_with_slice(&buf[..width * height], width as u32, height as u32)
-        else {
-            return pass;
-        };
-        let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+        let source = Luma8Source::new_with_slice(pixels, width as u32, height as u32).ok()?;
+        Some(if options.own_binariser {
+            let matrix = threshold(pixels, width, height, options.min_range)?;
+            read(
+                BinaryBitmap::new(Thresholded::new(source, matrix)),
+                hints,
+                options,
+            )
+        } else {
+            read(
+                BinaryBitmap::new(HybridBinarizer::new(source)),
+                hints,
+                options,
+            )
+        })
+    };
+    catch_unwind(AssertUnwindSafe(run))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn read<B: Binarizer>(
+    mut bitmap: BinaryBitmap<B>,
+    hints: &DecodeHints,
+    options: RxingOptions,
+) -> RxingRead {
+    let mut out = RxingRead::default();
+    let polarities: &[bool] = match (options.both_polarities, options.inverted_first) {
+        (false, _) => &[false],
+        (true, false) => &[false, true],
+        (true, true) => &[true, false],
+    };
+    let mut flipped = false;
+    for &inverted in polarities {
+        if inverted != flipped {
+            bitmap.invert();
+            flipped = inverted;
+        }
         if let Ok(results) = QrReader.decode_multiple_with_hints(&mut bitmap, hints) {
             for result in results {
                 let points = result.getPoints();
@@ -62,18 +113,21 @@ pub(crate) fn rxing(
                     continue;
                 }
                 let corner = |i: usize| (points[i].x, points[i].y);
-                pass.hits.push(Hit {
+                out.hits.push(Hit {
                     text: result.getText().to_owned(),
                     corners: [corner(0), corner(1), corner(2), corner(3)],
                 });
             }
         }
-        if count_finders {
-            pass.finder_candidates = FindFinderPatterns(bitmap.get_black_matrix(), true, 0).len();
+        if !out.hits.is_empty() {
+            out.inverted = inverted;
+            return out;
         }
-        pass
-    };
-    catch_unwind(AssertUnwindSafe(run)).unwrap_or_default()
+        if options.count_finders {
+            out.finder_candidates += FindFinderPatterns(bitmap.get_black_matrix(), true, 0).len();
+        }
+    }
+    out
 }
 
 /// Runs rqrr (a port of quirc: global-ish thresholding, flood-filled finder regions) on a packed

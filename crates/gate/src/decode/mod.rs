@@ -7,21 +7,25 @@
 //!
 //! # The pipeline
 //! A frame goes through cheap passes first and stops at the first that finds something:
-//! 1. **Tracking**: where the last frame had a code, that region (enlarged) is read at full
-//!    resolution first. A person holds a ticket still for several frames, so this is the usual
-//!    case at a gate and the cheapest.
-//! 2. **Half size**: the frame is box-averaged to half its width and height (which also
-//!    smooths sensor noise, JPEG blocks and screen moiré) and read with rxing (zxing-cpp's
-//!    detector ported to Rust: a local-threshold binariser, so glare and shadows hurt less than
-//!    a global threshold).
-//! 3. **Inverted**: the half-size frame, negated, for light-on-dark codes (phones in dark mode).
-//! 4. **Full size**: read with rxing at full resolution, for codes too small to survive halving.
-//! 5. **Second opinion**: rqrr (quirc's algorithm), on the half-size frame, which finds some
-//!    codes rxing's finder search misses.
+//! 1. **Tracking**: where the last frame had a code, that region (enlarged) is read first. A
+//!    person holds a ticket still for several frames, so this is the usual case at a gate and
+//!    the cheapest.
+//! 2. **Half size**: the frame box-averaged to half its width and height (a quarter of the
+//!    pixels; it also smooths sensor noise, JPEG blocks and screen moiré) and contrast-stretched,
+//!    binarised once ([`binarize`]: local thresholds from 8x8 blocks) and read with rxing
+//!    (zxing-cpp's QR detector ported to Rust), dark-on-light and then, with the bits flipped,
+//!    light-on-dark (phones in dark mode). Every code it finds is returned.
+//! 3. **Full size**: when half size found nothing, the same at full resolution, for codes too
+//!    small to survive halving.
+//! 4. **Second opinion** (off by default for camera frames): rqrr (quirc's algorithm) on the
+//!    half-size frame, only when an rxing pass saw finder-pattern candidates it could not
+//!    decode. On the corpus it read no code that rxing had missed and cost up to 10 ms on busy
+//!    frames, so only [`decode_file`] uses it, as a last resort on the full-size image.
 //!
 //! Each part can be switched off in [`DecoderConfig`], so `examples/decode_corpus.rs` measures
 //! what each one contributes; the numbers are in `docs/BENCHMARKS.md`.
 
+mod binarize;
 mod engines;
 mod file;
 mod frame;
@@ -32,7 +36,7 @@ pub mod corpus;
 pub use file::{decode_file, DecodeFileError};
 pub use frame::{FrameError, LumaFrame};
 
-use engines::{rxing_hints, Hit};
+use engines::{rxing_hints, Hit, RxingOptions, RxingRead};
 use rxing::DecodeHints;
 
 /// One code found in a frame.
@@ -52,12 +56,10 @@ pub enum Pass {
     None,
     /// The region of the previous frame's code.
     Tracked,
-    /// The half-size frame.
-    Half,
-    /// The half-size frame, inverted.
-    Inverted,
-    /// The full-size frame.
+    /// The full-size frame (rxing).
     Full,
+    /// The half-size frame (rxing).
+    Half,
     /// rqrr, the second opinion.
     Rqrr,
 }
@@ -69,6 +71,8 @@ pub struct Decoded {
     pub codes: Vec<Found>,
     /// Which pass found them.
     pub pass: Pass,
+    /// They were light on dark.
+    pub inverted: bool,
 }
 
 /// Which parts of the pipeline run. [`DecoderConfig::default`] is the full pipeline; the other
@@ -77,13 +81,16 @@ pub struct Decoded {
 pub struct DecoderConfig {
     /// Read the region of the previous frame's code first.
     pub tracking: bool,
-    /// Read a half-size copy first (rxing).
-    pub half: bool,
-    /// Also read the half-size copy inverted (rxing).
-    pub inverted: bool,
     /// Read the full-size frame with rxing.
     pub full: bool,
-    /// Read with rqrr when rxing found nothing.
+    /// Read a half-size, contrast-stretched copy with rxing when full size found nothing.
+    pub half: bool,
+    /// Also read light-on-dark codes (in every rxing pass).
+    pub inverted: bool,
+    /// Binarise with this crate's binariser instead of rxing's `HybridBinarizer`.
+    pub own_binariser: bool,
+    /// Read with rqrr when rxing found nothing (and, if an rxing pass ran, it saw finder
+    /// patterns). Off by default: see the module documentation.
     pub rqrr: bool,
     /// Run rqrr on the full-size frame instead of the half-size one (the rqrr-alone baseline).
     pub rqrr_full_size: bool,
@@ -93,10 +100,11 @@ impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
             tracking: true,
+            full: true,
             half: true,
             inverted: true,
-            full: true,
-            rqrr: true,
+            own_binariser: true,
+            rqrr: false,
             rqrr_full_size: false,
         }
     }
@@ -106,18 +114,20 @@ impl DecoderConfig {
     /// Baseline: rqrr alone on the full frame (what the project measured first).
     pub const RQRR_ONLY: DecoderConfig = DecoderConfig {
         tracking: false,
+        full: false,
         half: false,
         inverted: false,
-        full: false,
+        own_binariser: false,
         rqrr: true,
         rqrr_full_size: true,
     };
-    /// rxing alone on the full frame.
+    /// rxing alone, as it comes: its own binariser, the full frame, dark-on-light.
     pub const RXING_ONLY: DecoderConfig = DecoderConfig {
         tracking: false,
+        full: true,
         half: false,
         inverted: false,
-        full: true,
+        own_binariser: false,
         rqrr: false,
         rqrr_full_size: false,
     };
@@ -126,6 +136,10 @@ impl DecoderConfig {
 /// How far beyond the last code's bounding box the tracked region reaches, as a fraction of the
 /// box's larger side on each edge: a hand moves a ticket a little between frames.
 const TRACK_MARGIN: f32 = 0.6;
+
+/// While codes are tracked, the whole frame is still searched every this many frames (four
+/// times a second at 30 frames per second), for other codes that came into view.
+const FULL_SEARCH_EVERY: u32 = 8;
 
 /// A QR decoder for a stream of frames; keep one per camera. It keeps scratch buffers (so a
 /// frame allocates nothing once warmed up) and where the last code was.
@@ -141,6 +155,10 @@ pub struct Decoder {
     last_region: Option<(f32, f32, f32, f32)>,
     /// The last frame's codes were light on dark.
     last_inverted: bool,
+    /// The last frame's codes, which the tracked region must show again to be trusted.
+    last_texts: Vec<String>,
+    /// Frames read from the tracked region since the whole frame was last searched.
+    tracked_frames: u32,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -169,6 +187,8 @@ impl Decoder {
             scratch: Vec::new(),
             last_region: None,
             last_inverted: false,
+            last_texts: Vec::new(),
+            tracked_frames: 0,
         }
     }
 
@@ -180,11 +200,13 @@ impl Decoder {
     pub fn reset(&mut self) {
         self.last_region = None;
         self.last_inverted = false;
+        self.last_texts.clear();
+        self.tracked_frames = 0;
     }
 
     /// Reads every QR code in `frame`.
     pub fn decode(&mut self, frame: &LumaFrame<'_>) -> Decoded {
-        let (pass, hits) = self.run(frame);
+        let (pass, inverted, hits) = self.run(frame);
         let mut codes: Vec<Found> = Vec::with_capacity(hits.len());
         for hit in hits {
             if !codes.iter().any(|c| c.text == hit.text) {
@@ -195,78 +217,81 @@ impl Decoder {
             }
         }
         self.last_region = bounding_box(&codes);
-        self.last_inverted = pass == Pass::Inverted
-            || (pass == Pass::Tracked && self.last_inverted && !codes.is_empty());
+        self.last_texts.clear();
+        self.last_texts.extend(codes.iter().map(|c| c.text.clone()));
+        self.last_inverted = inverted && !codes.is_empty();
         Decoded {
             pass: if codes.is_empty() { Pass::None } else { pass },
+            inverted: self.last_inverted,
             codes,
         }
     }
 
-    fn run(&mut self, frame: &LumaFrame<'_>) -> (Pass, Vec<Hit>) {
+    fn options(&self, count_finders: bool) -> RxingOptions {
+        RxingOptions {
+            min_range: binarize::MIN_RANGE,
+            own_binariser: self.config.own_binariser,
+            both_polarities: self.config.inverted,
+            inverted_first: self.last_inverted,
+            count_finders,
+        }
+    }
+
+    fn run(&mut self, frame: &LumaFrame<'_>) -> (Pass, bool, Vec<Hit>) {
         let (width, height) = (frame.width(), frame.height());
         if width < 21 || height < 21 {
-            return (Pass::None, Vec::new());
+            return (Pass::None, false, Vec::new());
         }
         let config = self.config;
-        if config.tracking {
+        // The region is trusted only to confirm the codes already seen: a different code there
+        // means the scene changed, and every few frames the whole frame is searched anyway, so
+        // a second ticket held up beside the first is found.
+        self.tracked_frames += 1;
+        if config.tracking && self.tracked_frames < FULL_SEARCH_EVERY {
             if let Some(region) = self.last_region {
-                let hits = self.read_region(frame, region);
-                if !hits.is_empty() {
-                    return (Pass::Tracked, hits);
+                let read = self.read_region(frame, region);
+                let same = !read.hits.is_empty()
+                    && read.hits.iter().all(|h| self.last_texts.contains(&h.text));
+                if same {
+                    return (Pass::Tracked, read.inverted, read.hits);
                 }
             }
         }
+        self.tracked_frames = 0;
+        // Finder-pattern candidates that rxing saw but could not decode: the evidence that pays
+        // for rqrr, so a frame with nothing like a code stays cheap.
+        let mut candidates = 0;
         let (half_w, half_h) = (width / 2, height / 2);
         if config.half || (config.rqrr && !config.rqrr_full_size) {
             frame.halve_into(&mut self.half);
             stretch_contrast(&mut self.half);
         }
-        // Finder-pattern candidates seen at half size where nothing decoded: the evidence that
-        // pays for the dearer passes, so a frame with nothing like a code stays cheap.
-        let mut candidates = 0;
-        let mut found: Vec<Hit> = Vec::new();
-        let mut pass_found = Pass::None;
         if config.half {
-            let pass = engines::rxing(&self.half, half_w, half_h, &self.hints, true);
-            candidates += pass.finder_candidates;
-            if !pass.hits.is_empty() {
-                found = scaled(pass.hits, 2.0, (0.0, 0.0));
-                pass_found = Pass::Half;
+            let options = RxingOptions {
+                min_range: binarize::STRETCHED_MIN_RANGE,
+                ..self.options(config.rqrr)
+            };
+            let read = engines::rxing(&self.half, half_w, half_h, &self.hints, options);
+            if !read.hits.is_empty() {
+                return (
+                    Pass::Half,
+                    read.inverted,
+                    scaled(read.hits, 2.0, (0.0, 0.0)),
+                );
             }
+            candidates += read.finder_candidates;
         }
-        if config.inverted && found.is_empty() {
-            invert(&mut self.half);
-            let pass = engines::rxing(&self.half, half_w, half_h, &self.hints, true);
-            invert(&mut self.half);
-            candidates += pass.finder_candidates;
-            if !pass.hits.is_empty() {
-                return (Pass::Inverted, scaled(pass.hits, 2.0, (0.0, 0.0)));
-            }
-        }
-        // Full size runs when half size read nothing (small codes only survive at full size,
-        // and they leave no finder patterns at half size to go by), or when it read some codes
-        // but saw finder patterns it did not use (each read code uses three): more codes.
-        let gated = config.half || config.inverted;
-        let unused = candidates.saturating_sub(3 * found.len());
-        if config.full && (found.is_empty() || unused > 0) {
+        if config.full {
+            let options = self.options(config.rqrr);
             let packed = frame.packed_pixels(&mut self.scratch);
-            let pass = engines::rxing(packed, width, height, &self.hints, false);
-            if !pass.hits.is_empty() {
-                for hit in pass.hits {
-                    if !found.iter().any(|f| f.text == hit.text) {
-                        found.push(hit);
-                    }
-                }
-                if pass_found == Pass::None {
-                    pass_found = Pass::Full;
-                }
+            let read = engines::rxing(packed, width, height, &self.hints, options);
+            if !read.hits.is_empty() {
+                return (Pass::Full, read.inverted, read.hits);
             }
+            candidates += read.finder_candidates;
         }
-        if !found.is_empty() {
-            return (pass_found, found);
-        }
-        if config.rqrr && (!gated || candidates > 0) {
+        let rxing_ran = config.full || config.half;
+        if config.rqrr && (!rxing_ran || candidates > 0) {
             let hits = if config.rqrr_full_size {
                 let packed = frame.packed_pixels(&mut self.scratch);
                 engines::rqrr(packed, width, height)
@@ -274,15 +299,15 @@ impl Decoder {
                 scaled(engines::rqrr(&self.half, half_w, half_h), 2.0, (0.0, 0.0))
             };
             if !hits.is_empty() {
-                return (Pass::Rqrr, hits);
+                return (Pass::Rqrr, false, hits);
             }
         }
-        (Pass::None, Vec::new())
+        (Pass::None, false, Vec::new())
     }
 
-    /// Reads the enlarged region of the last frame's code, at full resolution, in the polarity
-    /// the code had.
-    fn read_region(&mut self, frame: &LumaFrame<'_>, region: (f32, f32, f32, f32)) -> Vec<Hit> {
+    /// Reads the enlarged region of the last frame's codes, at full size, in the polarity they
+    /// had first.
+    fn read_region(&mut self, frame: &LumaFrame<'_>, region: (f32, f32, f32, f32)) -> RxingRead {
         let (x0, y0, x1, y1) = region;
         let margin = TRACK_MARGIN * (x1 - x0).max(y1 - y0);
         let clamp_x = |v: f32| (v.max(0.0) as usize).min(frame.width());
@@ -290,15 +315,14 @@ impl Decoder {
         let (left, top) = (clamp_x(x0 - margin), clamp_y(y0 - margin));
         let (right, bottom) = (clamp_x(x1 + margin), clamp_y(y1 + margin));
         if right <= left + 21 || bottom <= top + 21 {
-            return Vec::new();
+            return RxingRead::default();
         }
         let (w, h) = (right - left, bottom - top);
         frame.crop_into(left, top, w, h, &mut self.scratch);
-        if self.last_inverted {
-            invert(&mut self.scratch);
-        }
-        let pass = engines::rxing(&self.scratch, w, h, &self.hints, false);
-        scaled(pass.hits, 1.0, (left as f32, top as f32))
+        let options = self.options(false);
+        let mut read = engines::rxing(&self.scratch, w, h, &self.hints, options);
+        read.hits = scaled(read.hits, 1.0, (left as f32, top as f32));
+        read
     }
 }
 
@@ -343,12 +367,6 @@ fn stretch_contrast(buf: &mut [u8]) {
     }
     for v in buf.iter_mut() {
         *v = lut[*v as usize];
-    }
-}
-
-fn invert(buf: &mut [u8]) {
-    for v in buf {
-        *v = 255 - *v;
     }
 }
 

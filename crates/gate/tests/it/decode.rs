@@ -50,13 +50,13 @@ fn pipeline_read_rate_per_hard_case() {
         perspective   4/4
         small         1/4
         blurred       4/4
-        low-contrast  3/4
+        low-contrast  4/4
         inverted      4/4
         glare         4/4
         moire         4/4
         jpeg          4/4
         busy          4/4
-        several       9/13
+        several       11/13
         no-code       0/0
         not-a-code    0/0
     "#]]

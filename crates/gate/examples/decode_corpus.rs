@@ -22,6 +22,13 @@ fn configs() -> Vec<(&'static str, DecoderConfig)> {
         ("rqrr-alone", DecoderConfig::RQRR_ONLY),
         ("rxing-alone", DecoderConfig::RXING_ONLY),
         ("pipeline", full),
+        (
+            "full-always",
+            DecoderConfig {
+                full_needs_evidence: false,
+                ..full
+            },
+        ),
         ("with-rqrr", DecoderConfig { rqrr: true, ..full }),
         (
             "no-own-binariser",

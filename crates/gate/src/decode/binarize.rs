@@ -10,10 +10,7 @@
 //! rxing's (about 2.1 against 2.7 ms at full size, measured together under load); the gain in
 //! the pipeline is mostly the single binarisation for both polarities.
 
-use std::borrow::Cow;
-
-use rxing::common::{BitArray, BitMatrix, LineOrientation, Result};
-use rxing::{Binarizer, Exceptions, Luma8Source, LuminanceSource};
+use rxing::common::{BitArray, BitMatrix};
 
 const BLOCK: usize = 8;
 
@@ -128,68 +125,5 @@ fn dark_mask(eight: &[u8], t: u8) -> u8 {
             .iter()
             .enumerate()
             .fold(0u8, |mask, (j, &v)| mask | (u8::from(v <= t) << j))
-    }
-}
-
-/// A binarised image as rxing's readers want it: they only ask for the matrix.
-pub(crate) struct Thresholded<'a> {
-    source: Luma8Source<'a>,
-    matrix: BitMatrix,
-}
-
-impl<'a> Thresholded<'a> {
-    pub(crate) fn new(source: Luma8Source<'a>, matrix: BitMatrix) -> Thresholded<'a> {
-        Thresholded { source, matrix }
-    }
-}
-
-impl<'a> Binarizer for Thresholded<'a> {
-    type Source = Luma8Source<'a>;
-
-    fn get_luminance_source(&self) -> &Self::Source {
-        &self.source
-    }
-
-    fn get_black_row(&self, y: usize) -> Result<Cow<'_, BitArray>> {
-        if y >= self.matrix.height() as usize {
-            return Err(Exceptions::INDEX_OUT_OF_BOUNDS);
-        }
-        Ok(Cow::Owned(self.matrix.getRow(y as u32)))
-    }
-
-    fn get_black_row_from_matrix(&self, y: usize) -> Result<Cow<'_, BitArray>> {
-        self.get_black_row(y)
-    }
-
-    fn get_black_matrix(&self) -> Result<&BitMatrix> {
-        Ok(&self.matrix)
-    }
-
-    fn get_black_line(&self, l: usize, lt: LineOrientation) -> Result<Cow<'_, BitArray>> {
-        match lt {
-            LineOrientation::Row => self.get_black_row(l),
-            LineOrientation::Column => {
-                if l >= self.matrix.width() as usize {
-                    return Err(Exceptions::INDEX_OUT_OF_BOUNDS);
-                }
-                Ok(Cow::Owned(self.matrix.getCol(l as u32)))
-            }
-        }
-    }
-
-    fn create_binarizer(&self, source: Self::Source) -> Self {
-        let (width, height) = (source.get_width(), source.get_height());
-        let pixels = source.get_matrix();
-        let matrix = threshold(&pixels, width, height, MIN_RANGE)
-            .unwrap_or_else(|| BitMatrix::new(1, 1).expect("1x1 is a valid size"));
-        Thresholded { source, matrix }
-    }
-
-    fn get_width(&self) -> usize {
-        self.matrix.width() as usize
-    }
-
-    fn get_height(&self) -> usize {
-        self.matrix.height() as usize
     }
 }

@@ -3,13 +3,16 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use rxing::common::cpp_essentials::ConcentricPattern;
 use rxing::common::HybridBinarizer;
+use rxing::common::{BitMatrix, DetectorRXingResult};
 use rxing::multi::MultipleBarcodeReader;
-use rxing::qrcode::cpp_port::detector::FindFinderPatterns;
+use rxing::qrcode::cpp_port::decoder::Decode;
+use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets, SampleQR};
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 
-use super::binarize::{threshold, Thresholded};
+use super::binarize::threshold;
 
 /// One code read from a packed (stride = width) luma buffer, in that buffer's pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +28,9 @@ pub(crate) struct RxingRead {
     pub hits: Vec<Hit>,
     pub inverted: bool,
     pub finder_candidates: usize,
+    /// Finder-pattern candidates not used by the codes read (our binariser only): at least three
+    /// hint at another code that did not decode.
+    pub unused_candidates: usize,
 }
 
 /// How to run rxing on one buffer.
@@ -39,7 +45,8 @@ pub(crate) struct RxingOptions {
     pub inverted_first: bool,
     /// The binariser's flatness threshold (see [`super::binarize::MIN_RANGE`]).
     pub min_range: u8,
-    /// Count finder-pattern candidates when nothing decoded (one more scan of the bits).
+    /// Count finder-pattern candidates when nothing decoded (free with our binariser; one more
+    /// scan of the bits with rxing's).
     pub count_finders: bool,
 }
 
@@ -67,21 +74,17 @@ pub(crate) fn rxing(
     }
     let pixels = &buf[..width * height];
     let run = || {
-        let source = Luma8Source::new_with_slice(pixels, width as u32, height as u32).ok()?;
-        Some(if options.own_binariser {
+        if options.own_binariser {
             let matrix = threshold(pixels, width, height, options.min_range)?;
-            read(
-                BinaryBitmap::new(Thresholded::new(source, matrix)),
-                hints,
-                options,
-            )
+            Some(read_own(matrix, options))
         } else {
-            read(
+            let source = Luma8Source::new_with_slice(pixels, width as u32, height as u32).ok()?;
+            Some(read_hybrid(
                 BinaryBitmap::new(HybridBinarizer::new(source)),
                 hints,
                 options,
-            )
-        })
+            ))
+        }
     };
     catch_unwind(AssertUnwindSafe(run))
         .ok()
@@ -89,19 +92,69 @@ pub(crate) fn rxing(
         .unwrap_or_default()
 }
 
-fn read<B: Binarizer>(
+/// The polarities to read, in order: `false` is dark-on-light.
+fn polarities(options: RxingOptions) -> &'static [bool] {
+    match (options.both_polarities, options.inverted_first) {
+        (false, _) => &[false],
+        (true, false) => &[false, true],
+        (true, true) => &[true, false],
+    }
+}
+
+/// Reads our own binarised bits with rxing's QR detector and decoder, called step by step (as
+/// its `QrReader` does) so that the finder patterns found are counted for free.
+fn read_own(mut matrix: BitMatrix, options: RxingOptions) -> RxingRead {
+    let mut out = RxingRead::default();
+    let mut flipped = false;
+    for &inverted in polarities(options) {
+        if inverted != flipped {
+            matrix.flip_self();
+            flipped = inverted;
+        }
+        let mut patterns = FindFinderPatterns(&matrix, true, 0);
+        let found = patterns.len();
+        let mut used: Vec<ConcentricPattern> = Vec::new();
+        for set in GenerateFinderPatternSets(&mut patterns) {
+            if [set.bl, set.tl, set.tr].iter().any(|p| used.contains(p)) {
+                continue;
+            }
+            let Ok(detected) = SampleQR(&matrix, &set) else {
+                continue;
+            };
+            let Ok(decoded) = Decode(detected.getBits()) else {
+                continue;
+            };
+            let points = detected.getPoints();
+            let text = decoded.text();
+            if !decoded.isValid() || points.len() < 4 || text.is_empty() {
+                continue;
+            }
+            used.extend([set.bl, set.tl, set.tr]);
+            let corner = |i: usize| (points[i].x, points[i].y);
+            out.hits.push(Hit {
+                text,
+                corners: [corner(0), corner(1), corner(2), corner(3)],
+            });
+        }
+        if !out.hits.is_empty() {
+            out.inverted = inverted;
+            out.unused_candidates = found.saturating_sub(3 * out.hits.len());
+            return out;
+        }
+        out.finder_candidates += found;
+    }
+    out
+}
+
+/// Reads with rxing as it comes (its `HybridBinarizer` and `QrReader`): the baseline.
+fn read_hybrid<B: Binarizer>(
     mut bitmap: BinaryBitmap<B>,
     hints: &DecodeHints,
     options: RxingOptions,
 ) -> RxingRead {
     let mut out = RxingRead::default();
-    let polarities: &[bool] = match (options.both_polarities, options.inverted_first) {
-        (false, _) => &[false],
-        (true, false) => &[false, true],
-        (true, true) => &[true, false],
-    };
     let mut flipped = false;
-    for &inverted in polarities {
+    for &inverted in polarities(options) {
         if inverted != flipped {
             bitmap.invert();
             flipped = inverted;

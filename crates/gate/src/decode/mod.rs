@@ -15,8 +15,10 @@
 //!    binarised once ([`binarize`]: local thresholds from 8x8 blocks) and read with rxing
 //!    (zxing-cpp's QR detector ported to Rust), dark-on-light and then, with the bits flipped,
 //!    light-on-dark (phones in dark mode). Every code it finds is returned.
-//! 3. **Full size**: when half size found nothing, the same at full resolution, for codes too
-//!    small to survive halving.
+//! 3. **Full size**: the same at full resolution, for codes too small to survive halving, when
+//!    half size saw finder patterns it could not use (nothing decoded, or at least three left
+//!    over beside the codes it read). Small codes still leave finder-pattern candidates at half
+//!    size, so a frame with nothing like a code costs only the half-size pass.
 //! 4. **Second opinion** (off by default for camera frames): rqrr (quirc's algorithm) on the
 //!    half-size frame, only when an rxing pass saw finder-pattern candidates it could not
 //!    decode. On the corpus it read no code that rxing had missed and cost up to 10 ms on busy
@@ -83,6 +85,9 @@ pub struct DecoderConfig {
     pub tracking: bool,
     /// Read the full-size frame with rxing.
     pub full: bool,
+    /// Read full size only when the half-size pass saw finder-pattern candidates it could not
+    /// use (a frame with nothing like a code then costs only the half-size pass).
+    pub full_needs_evidence: bool,
     /// Read a half-size, contrast-stretched copy with rxing when full size found nothing.
     pub half: bool,
     /// Also read light-on-dark codes (in every rxing pass).
@@ -104,6 +109,7 @@ impl Default for DecoderConfig {
             half: true,
             inverted: true,
             own_binariser: true,
+            full_needs_evidence: true,
             rqrr: false,
             rqrr_full_size: false,
         }
@@ -118,6 +124,7 @@ impl DecoderConfig {
         half: false,
         inverted: false,
         own_binariser: false,
+        full_needs_evidence: false,
         rqrr: true,
         rqrr_full_size: true,
     };
@@ -128,6 +135,7 @@ impl DecoderConfig {
         half: false,
         inverted: false,
         own_binariser: false,
+        full_needs_evidence: false,
         rqrr: false,
         rqrr_full_size: false,
     };
@@ -266,29 +274,47 @@ impl Decoder {
             frame.halve_into(&mut self.half);
             stretch_contrast(&mut self.half);
         }
+        // Codes read at half size, kept while full size looks for more.
+        let mut found: Vec<Hit> = Vec::new();
+        let mut found_inverted = false;
         if config.half {
             let options = RxingOptions {
                 min_range: binarize::STRETCHED_MIN_RANGE,
-                ..self.options(config.rqrr)
+                ..self.options(config.rqrr || config.full_needs_evidence)
             };
             let read = engines::rxing(&self.half, half_w, half_h, &self.hints, options);
-            if !read.hits.is_empty() {
+            if !read.hits.is_empty() && read.unused_candidates < 3 {
                 return (
                     Pass::Half,
                     read.inverted,
                     scaled(read.hits, 2.0, (0.0, 0.0)),
                 );
             }
-            candidates += read.finder_candidates;
+            candidates += read.finder_candidates + read.unused_candidates;
+            found_inverted = read.inverted;
+            found = scaled(read.hits, 2.0, (0.0, 0.0));
         }
-        if config.full {
+        if config.full && (!config.half || !config.full_needs_evidence || candidates > 0) {
             let options = self.options(config.rqrr);
             let packed = frame.packed_pixels(&mut self.scratch);
             let read = engines::rxing(packed, width, height, &self.hints, options);
-            if !read.hits.is_empty() {
-                return (Pass::Full, read.inverted, read.hits);
-            }
             candidates += read.finder_candidates;
+            if !read.hits.is_empty() {
+                let pass = if found.is_empty() {
+                    Pass::Full
+                } else {
+                    Pass::Half
+                };
+                for hit in read.hits {
+                    if !found.iter().any(|f| f.text == hit.text) {
+                        found.push(hit);
+                    }
+                }
+                return (pass, read.inverted, found);
+            }
+        }
+        if !found.is_empty() {
+            return (Pass::Half, found_inverted, found);
         }
         let rxing_ran = config.full || config.half;
         if config.rqrr && (!rxing_ran || candidates > 0) {

@@ -56,7 +56,7 @@ fn pipeline_read_rate_per_hard_case() {
         moire         4/4
         jpeg          4/4
         busy          4/4
-        several       11/13
+        several       13/13
         no-code       0/0
         not-a-code    0/0
     "#]]

@@ -373,17 +373,22 @@ fn stretch_contrast(buf: &mut [u8]) {
     for &v in buf.iter() {
         histogram[v as usize] += 1;
     }
+    // The first level, walking the histogram in `levels` order, past the darkest (or
+    // lightest) 1% of the pixels.
     let tail = (buf.len() / 100) as u32;
-    let level = |mut bins: Box<dyn Iterator<Item = usize>>| {
+    let past_tail = |levels: &mut dyn Iterator<Item = usize>| {
         let mut seen = 0;
-        bins.find(|&v| {
+        for v in levels {
             seen += histogram[v];
-            seen > tail
-        })
-        .unwrap_or(0)
+            if seen > tail {
+                return v;
+            }
+        }
+        0
     };
-    let lo = level(Box::new(0..256));
-    let hi = level(Box::new((0..256).rev()));
+    let lo = past_tail(&mut (0..256));
+    let hi = past_tail(&mut (0..256).rev());
+    // Nothing to stretch: a flat frame, or one that already spans the range.
     if hi <= lo + 8 || (lo < 8 && hi > 247) {
         return;
     }

@@ -12,7 +12,7 @@
 //!    the cheapest.
 //! 2. **Half size**: the frame box-averaged to half its width and height (a quarter of the
 //!    pixels; it also smooths sensor noise, JPEG blocks and screen moiré) and contrast-stretched,
-//!    binarised once ([`binarize`]: local thresholds from 8x8 blocks) and read with rxing
+//!    binarised once (`binarize.rs`: local thresholds from 8x8 blocks) and read with rxing
 //!    (zxing-cpp's QR detector ported to Rust), dark-on-light and then, with the bits flipped,
 //!    light-on-dark (phones in dark mode). Every code it finds is returned.
 //! 3. **Full size**: the same at full resolution, for codes too small to survive halving, when

@@ -38,7 +38,8 @@ pub enum DecodeFileError {
 pub const MAX_PIXELS: u64 = 50_000_000;
 
 /// Reads every QR code in the image file at `path` (PNG, JPEG, WebP, BMP or GIF; the format is
-/// found from the content, not the name). An image with no code is `Ok(vec![])`.
+/// found from the content, and from the name only when the content is not recognised). An image
+/// with no code is `Ok(vec![])`.
 ///
 /// Unlike a camera frame, a file is read once, so every pass of the pipeline runs, rqrr on the
 /// full-size image included.
@@ -61,6 +62,7 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Vec<String>, DecodeFileErro
         path: path.to_owned(),
         source,
     };
+    // Reading the header consumes the reader, so the file is opened again to decode it.
     let (width, height) = reader.into_dimensions().map_err(damaged)?;
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(DecodeFileError::TooLarge {

@@ -143,7 +143,7 @@ impl DecoderConfig {
 
 /// How far beyond the last code's bounding box the tracked region reaches, as a fraction of the
 /// box's larger side on each edge: a hand moves a ticket a little between frames.
-const TRACK_MARGIN: f32 = 0.6;
+const TRACK_MARGIN: f32 = 0.3;
 
 /// While codes are tracked, the whole frame is still searched every this many frames (four
 /// times a second at 30 frames per second), for other codes that came into view.

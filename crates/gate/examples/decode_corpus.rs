@@ -1,10 +1,10 @@
 //! Read rate and time per hard case of the synthetic QR corpus, for each decoder configuration.
 //!
 //! ```sh
-//! taskset -c 1 cargo run --release -p gerbang-gate --example decode_corpus [PER_CASE] [CONFIG...]
+//! taskset -c 1 cargo run --release -p gerbang-gate --example decode_corpus -- [PER_CASE] [CONFIG...]
 //! ```
 //!
-//! PER_CASE frames of each case (default 40); CONFIG names (default: all) from the table below.
+//! PER_CASE frames of each case (default 40); CONFIG names (default: all) from `configs` below.
 //! "read" counts codes whose text matched what was rendered; "wrong" codes whose text did not;
 //! "false" codes reported in frames that have none. Times are per frame, one decoder per
 //! configuration carried across all frames as a camera thread would (so tracking pays for

@@ -1,8 +1,10 @@
 //! A synthetic, deterministic corpus of 1280x720 camera frames for measuring the decoder.
 //!
 //! Every frame is made from a seed derived from its case and index, with a hand-written
-//! SplitMix64 generator, so the corpus is identical on every machine and nothing but this code
-//! is committed. Codes carry real signed Gerbang tickets (issued with the test event's
+//! SplitMix64 generator, so the corpus is the same on every run and nothing but this code is
+//! committed. (The geometry uses `f32` `sin`, `cos` and `exp` from the platform's maths library;
+//! on another platform a pixel could round differently, which the read-rate snapshots in
+//! `tests/it/decode.rs` would show.) Codes carry real signed Gerbang tickets (issued with the test event's
 //! [`EventSigner`]), URLs, short opaque codes and Indonesian text, rendered with the `qrcode`
 //! crate and projected into the frame through a homography (rotation, tilt, perspective), then
 //! degraded by each hard case a gate camera meets. Frames without a code (plain and busy scenes,

@@ -12,9 +12,11 @@
 //! The rules themselves live in `gerbang-core`; this crate gathers what they need and records
 //! what they decide.
 
+pub mod decode;
 pub mod error;
 pub mod store;
 pub mod sync;
+pub mod wedge;
 
 pub use error::{Error, Result};
 pub use store::{

@@ -5,6 +5,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+use crate::signed;
+
 fn gate(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gerbang-gate"))
         .arg("--data-dir")
@@ -98,4 +100,35 @@ fn a_standalone_gate_imports_tickets_and_answers_every_line_even_garbage() {
         status[0]["outbox"], 4,
         "every recorded scan waits for a relay"
     );
+}
+
+#[test]
+fn decode_reads_each_file_and_reports_unreadable_ones_without_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = dir.path().join("ticket.png");
+    std::fs::write(&ticket, gerbang_core::qr::png(&signed(100), 6).unwrap()).unwrap();
+    let broken = dir.path().join("broken.png");
+    std::fs::write(&broken, b"not a picture").unwrap();
+    let missing = dir.path().join("missing.jpg");
+    let output = gate(
+        dir.path(),
+        &[
+            "decode",
+            broken.to_str().unwrap(),
+            ticket.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(!output.status.success(), "some files could not be read");
+    let out = lines(&output);
+    assert_eq!(out.len(), 4, "{out:?}");
+    assert!(out[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("could not be read as an image"));
+    assert_eq!(out[1]["codes"], serde_json::json!([signed(100)]));
+    assert!(out[1]["ms"].as_f64().unwrap() >= 0.0);
+    assert!(out[2]["error"].as_str().unwrap().starts_with("cannot open"));
+    assert_eq!(out[3]["type"], "fatal");
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod decode;
 mod outbox;
 mod remote;
 mod scans;

@@ -85,6 +85,11 @@ enum Command {
     },
     /// Show the gate's pairing, event, counters and outbox.
     Status,
+    /// Read the QR codes in image files (PNG, JPEG, WebP, BMP, GIF), one result per file.
+    Decode {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Forget the relay this gate is paired with (after it was revoked, or to pair with
     /// another). Unsent scans stay and go to the next relay; with --wipe, delete everything.
     Unpair {
@@ -111,6 +116,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args, out: &Output) -> anyhow::Result<()> {
+    // Decoding files needs no gate database.
+    if let Command::Decode { files } = &args.command {
+        return decode(files, out);
+    }
     let data_dir = match &args.data_dir {
         Some(dir) => dir.clone(),
         None => default_data_dir()?,
@@ -191,6 +200,7 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             out.status(&output::local_status(&store)?);
             Ok(())
         }
+        Command::Decode { files } => decode(&files, out),
         Command::Unpair { wipe } => {
             let unsent = store.outbox_depth()?;
             store.set_pairing(None)?;
@@ -301,6 +311,25 @@ async fn run_online(
         state: LinkState::Stopped,
         ..last
     });
+    Ok(())
+}
+
+/// Decodes each file and prints what it holds; an unreadable file gets an error line and the
+/// others are still read. Fails at the end if any file could not be read.
+fn decode(files: &[PathBuf], out: &Output) -> anyhow::Result<()> {
+    let mut unreadable = 0;
+    for file in files {
+        let started = std::time::Instant::now();
+        let result = gerbang_gate::decode::decode_file(file);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if result.is_err() {
+            unreadable += 1;
+        }
+        out.decoded(file, &result, ms);
+    }
+    if unreadable > 0 {
+        bail!("{unreadable} of {} file(s) could not be read", files.len());
+    }
     Ok(())
 }
 

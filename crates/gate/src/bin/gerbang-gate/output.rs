@@ -153,6 +153,29 @@ impl Output {
         }
     }
 
+    /// One image file's codes: `{"file", "codes", "ms"}`, or `{"file", "error", "ms"}`.
+    pub fn decoded(
+        &self,
+        file: &Path,
+        result: &Result<Vec<String>, gerbang_gate::decode::DecodeFileError>,
+        ms: f64,
+    ) {
+        let ms = (ms * 10.0).round() / 10.0;
+        match (self.json, result) {
+            (true, Ok(codes)) => self.line(&json!({ "file": file, "codes": codes, "ms": ms })),
+            (true, Err(e)) => self.line(&json!({ "file": file, "error": e.to_string(), "ms": ms })),
+            (false, Ok(codes)) if codes.is_empty() => {
+                self.text(&format!("{}: no code ({ms} ms)", file.display()));
+            }
+            (false, Ok(codes)) => {
+                for code in codes {
+                    self.text(&format!("{}: {code}", file.display()));
+                }
+            }
+            (false, Err(e)) => eprintln!("error: {e}"),
+        }
+    }
+
     pub fn unpaired(&self, wiped: bool, unsent: u64) {
         if self.json {
             self.line(&json!({ "type": "unpaired", "wiped": wiped, "unsent": unsent }));

@@ -55,7 +55,7 @@ impl Store {
     /// The scan row, its outbox row and the event's counters are written in one transaction:
     /// after a crash either all of them are there or none is. Input that is not a ticket at all
     /// (empty, too long, control characters) is refused *and recorded* as `malformed`, so the log
-    /// shows the attempt; the stored code is cut to [`MAX_STORED_CODE_CHARS`].
+    /// shows the attempt; the stored code is cut to `MAX_STORED_CODE_CHARS` (512).
     ///
     /// The same text seen again at the same gate (same event, same direction) within the
     /// duplicate window of the last sighting returns the first outcome with `duplicate: true`

@@ -76,7 +76,7 @@ impl TestGate {
     /// Scans `code` now, by this gate's clock, and nudges the engine to upload it.
     pub fn scan(&self, code: &str) -> ScanOutcome {
         let outcome = self.store.record_scan(code, self.now()).unwrap();
-        self.engine.scan_recorded();
+        self.engine.scan_recorded(&outcome);
         outcome
     }
 

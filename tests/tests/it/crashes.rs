@@ -101,7 +101,7 @@ async fn the_relay_killed_and_restarted_while_gates_upload_loses_and_duplicates_
             let outcome = store
                 .record_scan(&code(ticket), gerbang_gate::sync::system_clock())
                 .unwrap();
-            engine.scan_recorded();
+            engine.scan_recorded(&outcome);
             ids.insert(outcome.scan_id);
         }
         if i == SCANS / 3 {

@@ -314,8 +314,9 @@ impl Session<'_> {
         }
 
         let gap = self.check_order(&mut entries);
+        let mut settled_own = !acks.is_empty();
         if !entries.is_empty() {
-            self.apply(entries).await?;
+            settled_own |= self.apply(entries).await?;
         }
         if let Some(gap) = gap {
             return Err(gap);
@@ -345,17 +346,24 @@ impl Session<'_> {
                 s.last_error = None;
             });
         }
-        let outbox = self.store().outbox_depth().map_err(store_failed)?;
+        let mut failed = None;
         self.shared.update(|s| {
             if let Some(head) = head {
                 s.head = s.head.max(head);
             }
-            s.outbox = outbox;
+            // Read under the status lock: a scan recorded meanwhile is counted after this
+            // read, so the depth may be one too high for a moment, never falsely zero.
+            if settled_own {
+                match self.store().outbox_depth() {
+                    Ok(depth) => s.outbox = depth,
+                    Err(e) => failed = Some(store_failed(e)),
+                }
+            }
             if self.caught_up {
                 s.last_sync = Some(now);
             }
         });
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// Keeps the entries up to the first gap in the sequence (entries already received are
@@ -380,8 +388,9 @@ impl Session<'_> {
         None
     }
 
-    /// Applies entries with the cursor, and tells subscribers about live scans.
-    async fn apply(&mut self, entries: Vec<LogEntry>) -> Result<(), End> {
+    /// Applies entries with the cursor, and tells subscribers about live scans. Returns
+    /// whether any of this gate's own scans were settled (left the outbox).
+    async fn apply(&mut self, entries: Vec<LogEntry>) -> Result<bool, End> {
         let store = Arc::clone(self.store());
         let applied = blocking(move || store.apply_entries(&entries)).await?;
         self.shared.update(|s| s.cursor = applied.cursor);
@@ -390,7 +399,7 @@ impl Session<'_> {
                 self.emit(SyncEvent::RemoteScan { scan });
             }
         }
-        Ok(())
+        Ok(applied.own_scans > 0)
     }
 
     /// Once caught up, makes the event the relay says gates are checking this gate's active

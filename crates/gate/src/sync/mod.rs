@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::store::{Pairing, ScanRecord, Store};
+use crate::store::{Pairing, ScanOutcome, ScanRecord, Store};
 
 /// Where the wall clock comes from; tests give gates skewed clocks.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -208,12 +208,6 @@ impl Shared {
     fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
         self.status.send_modify(f);
     }
-
-    fn refresh_outbox(&self) {
-        if let Ok(depth) = self.store.outbox_depth() {
-            self.update(|s| s.outbox = depth);
-        }
-    }
 }
 
 /// A running sync engine. Dropping it stops the engine (without waiting).
@@ -276,10 +270,13 @@ impl SyncEngine {
         self.shared.events.subscribe()
     }
 
-    /// Tells the engine a scan was recorded, so it uploads it now.
-    pub fn scan_recorded(&self) {
-        self.shared.refresh_outbox();
-        self.shared.outbox.notify_one();
+    /// Tells the engine a scan was recorded, so it uploads it now. A duplicate sighting
+    /// recorded nothing and changes nothing.
+    pub fn scan_recorded(&self, outcome: &ScanOutcome) {
+        if !outcome.duplicate {
+            self.shared.update(|s| s.outbox += 1);
+            self.shared.outbox.notify_one();
+        }
     }
 
     /// Sends an operator message (to one gate, or with `to: None` to everyone). It waits for

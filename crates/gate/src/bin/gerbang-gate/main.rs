@@ -116,23 +116,24 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args, out: &Output) -> anyhow::Result<()> {
-    // Decoding files needs no gate database.
-    if let Command::Decode { files } = &args.command {
-        return decode(files, out);
-    }
     let data_dir = match &args.data_dir {
         Some(dir) => dir.clone(),
         None => default_data_dir()?,
     };
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let path = data_dir.join("gate.sqlite3");
-    let store =
-        Arc::new(Store::open(&path).with_context(|| format!("cannot open {}", path.display()))?);
-    configure_gate(&store, args.gate.as_deref(), args.direction)?;
+    // Opened by the commands that use the gate's database (`decode` does not).
+    let open_store = || -> anyhow::Result<Arc<Store>> {
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let path = data_dir.join("gate.sqlite3");
+        let store =
+            Store::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        configure_gate(&store, args.gate.as_deref(), args.direction)?;
+        Ok(Arc::new(store))
+    };
 
     match args.command {
         Command::Pair { text, relay, name } => {
+            let store = open_store()?;
             let link = match relay {
                 Some(relay) => PairingLink::new(&relay, &text)?,
                 None => PairingLink::parse(&text)?,
@@ -149,6 +150,7 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run { drain_timeout } => {
+            let store = open_store()?;
             let pairing = store.pairing()?.context(
                 "this gate is not paired with a relay; run `gerbang-gate pair <pairing text>` \
                  first, or use `gerbang-gate scan` to scan offline",
@@ -161,6 +163,7 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             ))
         }
         Command::Scan { codes } => {
+            let store = open_store()?;
             if codes.is_empty() {
                 for line in bounded_lines(std::io::stdin().lock()) {
                     scan(&store, &line?, out);
@@ -177,6 +180,7 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             event_name,
             types,
         } => {
+            let store = open_store()?;
             let event_id = ensure_event(&store, &event_name, &types)?;
             let reader = std::fs::File::open(&file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
@@ -197,11 +201,13 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             }
         }
         Command::Status => {
+            let store = open_store()?;
             out.status(&output::local_status(&store)?);
             Ok(())
         }
         Command::Decode { files } => decode(&files, out),
         Command::Unpair { wipe } => {
+            let store = open_store()?;
             let unsent = store.outbox_depth()?;
             store.set_pairing(None)?;
             if wipe {
@@ -254,8 +260,9 @@ async fn run_online(
         tokio::select! {
             line = lines.recv(), if input_open && ready => match line {
                 Some(Ok(line)) => {
-                    scan(&store, &line, out);
-                    engine.scan_recorded();
+                    if let Some(outcome) = scan(&store, &line, out) {
+                        engine.scan_recorded(&outcome);
+                    }
                 }
                 Some(Err(e)) => out.error("", &format!("cannot read stdin: {e}")),
                 None => input_open = false,
@@ -334,14 +341,20 @@ fn decode(files: &[PathBuf], out: &Output) -> anyhow::Result<()> {
 }
 
 /// Decides one scanned text and prints the verdict (or the error).
-fn scan(store: &Store, text: &str, out: &Output) {
+fn scan(store: &Store, text: &str, out: &Output) -> Option<gerbang_gate::ScanOutcome> {
     if text.trim().is_empty() {
         out.error(text, "empty line: nothing was scanned");
-        return;
+        return None;
     }
     match store.record_scan(text, sync::system_clock()) {
-        Ok(outcome) => out.verdict(text, &outcome),
-        Err(e) => out.error(text, &e.to_string()),
+        Ok(outcome) => {
+            out.verdict(text, &outcome);
+            Some(outcome)
+        }
+        Err(e) => {
+            out.error(text, &e.to_string());
+            None
+        }
     }
 }
 

@@ -1,22 +1,76 @@
 //! gerbang-app: the Tauri v2 shell around Gerbang's libraries.
 //!
 //! # Layout
-//! * [`commands`]: the `#[tauri::command]`s the UI calls with `invoke`, and the DTOs they return.
+//! * [`state`]: what the app holds ([`AppState`]: the gate's station, the hosted relay) and
+//!   how it starts (host the relay with the demo event on a first run, or link to the paired
+//!   relay).
+//! * [`commands`]: the `#[tauri::command]`s the UI calls with `invoke`.
+//! * [`updates`]: the `gate-update` event that pushes status, counters and what other gates
+//!   did to the UI, a few times a second at most.
+//! * [`dto`]: the shapes that cross IPC and are not library types.
 //! * [`error`]: [`IpcError`], the `{ kind, message }` shape every failed command returns.
 //!
 //! # Invariants
 //! No business logic here: a command reads its state and arguments, makes one call into
 //! `gerbang-gate` or `gerbang-relay`, and maps the result. The UI is the built `ui/dist`,
-//! embedded at compile time, so `ui` must be built (`npm run build`) before this crate.
+//! embedded at compile time, so `ui` must be built (`npm run build`) before this crate. Every
+//! type crossing IPC derives `ts_rs::TS`, and `ui/src/lib/bindings/` is generated from them
+//! (see the `bindings` test).
 
 pub mod commands;
+pub mod dto;
 pub mod error;
+pub mod state;
+pub mod updates;
+
+#[cfg(test)]
+mod bindings;
 
 pub use error::{ErrorKind, IpcError};
+pub use state::AppState;
+
+use tauri::Manager;
 
 /// Builds the app, registers the commands and runs the event loop until the last window closes.
 pub fn run() -> tauri::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app_info])
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let dir = state::data_dir(app.handle())?;
+            let state = AppState::open(&dir)?;
+            app.manage(state);
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                if let Err(err) = state.start().await {
+                    tracing::error!("{err:#}");
+                }
+            });
+            tauri::async_runtime::spawn(updates::run(app.handle().clone()));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_snapshot,
+            commands::scan,
+            commands::gate_counters,
+            commands::find_attendees,
+            commands::attendance,
+            commands::export_attendance,
+            commands::dashboard,
+            commands::messages,
+            commands::send_message,
+            commands::set_gate,
+            commands::set_prefs,
+            commands::pair,
+            commands::host_relay,
+            commands::pairing_offer,
+            commands::demo_tickets,
+        ])
         .run(tauri::generate_context!())
 }

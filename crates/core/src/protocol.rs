@@ -55,6 +55,7 @@ pub const LINK_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a paired device may do. Fixed at pairing; the relay tells the device in `welcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Role {
     /// Scans tickets and uploads the scans; receives the log.
     Gate,
@@ -123,6 +124,7 @@ impl From<&str> for DeviceToken {
 /// One scan as a gate made it: uploaded from the gate's outbox, and, once logged, part of a
 /// `scan` log entry that every device receives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanRecord {
     /// Made at the gate (UUID v7) when the scan is recorded locally. Uploads are idempotent by
     /// this id: the relay logs a scan id once and answers a repeat with the same ack.
@@ -144,6 +146,7 @@ pub struct ScanRecord {
 /// Why a scan the gate accepted is not the official admission: another scan of the same
 /// ticket reached the relay first. Both scans stay in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// The earlier scan, the official admission.
     pub first_scan_id: Uuid,
@@ -154,6 +157,7 @@ pub struct Conflict {
 
 /// A text message between operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OperatorMessage {
     /// Made by the sender; a receiver shows a message id once.
     pub message_id: Uuid,
@@ -233,6 +237,7 @@ impl LogBody {
 
 /// Live counts for one event, for dashboards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventStats {
     pub event_id: u32,
     /// Tickets that exist and are not revoked.
@@ -252,6 +257,7 @@ pub struct EventStats {
 
 /// One gate's counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GateThroughput {
     pub gate: String,
     /// Admissions at this gate (`admitted` verdicts).
@@ -266,6 +272,7 @@ pub struct GateThroughput {
 /// entries: a client that was disconnected does not receive the ones it missed (a conflict is
 /// also recorded in its `scan` log entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {
     /// Unique within the relay, so a client can show each alert once.
     pub alert_id: u64,
@@ -283,6 +290,7 @@ pub struct Alert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AlertKind {
     /// Two gates admitted the same ticket while cut off from each other.
     Conflict,
@@ -461,6 +469,7 @@ impl ServerMessage {
 /// Exhaustive on purpose: a new code must make every client decide whether to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ErrorCode {
     /// The frame is not valid JSON, or not a text frame.
     MalformedJson,

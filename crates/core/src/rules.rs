@@ -12,6 +12,7 @@ use crate::time::Millis;
 /// Whether a gate lets people in or records them leaving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Direction {
     Entry,
     Exit,
@@ -28,6 +29,7 @@ impl Direction {
 
 /// A kind of ticket (regular, VIP, staff, ...), named for the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketType {
     pub id: u16,
     pub name: String,
@@ -35,6 +37,7 @@ pub struct TicketType {
 
 /// Everything about an event that bears on a check-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventRules {
     pub id: u32,
     pub name: String,
@@ -65,6 +68,7 @@ impl EventRules {
 
 /// What a gate is set up to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GateRules {
     /// The gate's name as shown to people ("Gerbang A").
     pub gate: String,
@@ -75,6 +79,7 @@ pub struct GateRules {
 
 /// What the cache knows about one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketRecord {
     pub event_id: u32,
     pub ticket_id: u32,
@@ -89,6 +94,7 @@ pub struct TicketRecord {
 
 /// An accepted passage through a gate: an admission or a recorded exit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Movement {
     pub at: Millis,
     pub gate: String,
@@ -99,6 +105,7 @@ pub struct Movement {
 /// never on the reason text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum VerdictKind {
     Admitted,
     ExitRecorded,
@@ -169,6 +176,7 @@ impl VerdictKind {
 
 /// The outcome of a scan, with what the operator needs on screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     pub kind: VerdictKind,
     /// The ticket, when the code identified one.

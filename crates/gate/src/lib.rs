@@ -5,6 +5,10 @@
 //!   name search, the scan log, the outbox for the relay, the relay cursor and the counters.
 //!   [`Store::record_scan`] is the hot path: text in, [`gerbang_core::Verdict`] out, recorded
 //!   with its outbox row in one transaction.
+//! * [`sync`]: the sync engine (catch-up, outbox upload, heartbeats, reconnects) and pairing.
+//! * [`station`]: what a gate app holds: the store and a link to a relay that can be started,
+//!   replaced or stopped, behind one status watch and one event stream.
+//! * [`decode`] and [`wedge`]: reading codes from camera frames and keyboard-wedge scanners.
 //! * [`error`]: [`Error`], what can go wrong, each with what to do about it.
 //!
 //! # Invariants
@@ -14,12 +18,15 @@
 
 pub mod decode;
 pub mod error;
+pub mod station;
 pub mod store;
 pub mod sync;
 pub mod wedge;
 
 pub use error::{Error, Result};
+pub use station::Station;
 pub use store::{
-    Ack, Applied, Counters, Durability, ImportReport, Origin, Pairing, ScanOutcome, ScanRecord,
-    Store, StoredMessage, DEFAULT_DUPLICATE_WINDOW,
+    Ack, Applied, ArrivalBucket, Attendee, Counters, Durability, GateActivity, ImportReport,
+    LogFilter, LogRow, Origin, Pairing, ScanOutcome, ScanRecord, Store, StoredMessage,
+    DEFAULT_DUPLICATE_WINDOW,
 };

@@ -11,11 +11,15 @@
 //!   limits, connection counts.
 //! * [`auth`]: devices, tokens (stored as hashes), roles, one-time pairing codes.
 //! * [`http`]: the routes on the same port.
+//! * [`embedded`]: hosting the relay inside another program (the desktop app).
+//! * [`demo`]: the demo event ("Seminar Nasional") a new relay can start with.
 //!
 //! [`Relay::open`] starts the writer; [`Relay::serve`] accepts connections until told to stop.
 //! Tests run the real server in-process on `127.0.0.1:0`.
 
 pub mod auth;
+pub mod demo;
+pub mod embedded;
 pub mod error;
 mod http;
 pub mod hub;
@@ -234,6 +238,16 @@ impl Admin {
         auth::create_device(&conn, name, role, (self.shared.clock)())
     }
 
+    /// The event gates are told to check.
+    pub fn active_event(&self) -> u32 {
+        self.shared.active_event()
+    }
+
+    /// Whether `token` belongs to a device that is not revoked.
+    pub fn knows_token(&self, token: &str) -> Result<bool> {
+        Ok(self.shared.authenticate(token)?.is_ok())
+    }
+
     pub fn create_pairing_code(&self, role: Role) -> Result<String> {
         let conn = self
             .shared
@@ -241,6 +255,75 @@ impl Admin {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         auth::create_pairing_code(&conn, role, (self.shared.clock)())
+    }
+
+    /// Makes a new random signing key for an event, keeps its secret (only this relay can
+    /// issue the event's tickets with it) and publishes its public half as a `key_added` log
+    /// entry, so every gate can verify the tickets it signs.
+    ///
+    /// The secret is stored after the entry commits; a relay killed in between has a key it
+    /// cannot sign with, and the next call simply makes another.
+    pub async fn create_signing_key(&self, event_id: u32) -> Result<gerbang_core::EventKey> {
+        let key_id: u8 = {
+            let conn = self.devices();
+            let next: i64 = conn.query_row(
+                "SELECT coalesce(max(key_id), 0) + 1 FROM event_keys WHERE event_id = ?1",
+                [event_id],
+                |r| r.get(0),
+            )?;
+            u8::try_from(next).map_err(|_| {
+                Error::Invalid(format!(
+                    "event {event_id} already has 255 keys; no more can be made"
+                ))
+            })?
+        };
+        let mut secret = [0u8; 32];
+        getrandom::getrandom(&mut secret)
+            .map_err(|e| Error::Invalid(format!("no randomness for a signing key: {e}")))?;
+        let signer = gerbang_core::EventSigner::from_secret(event_id, key_id, secret);
+        let key = signer.public_key();
+        self.shared
+            .writer
+            .append(gerbang_core::protocol::LogBody::KeyAdded { key })
+            .await?;
+        self.devices().execute(
+            "UPDATE event_keys SET secret = ?3 WHERE event_id = ?1 AND key_id = ?2",
+            rusqlite::params![event_id, key_id, &secret[..]],
+        )?;
+        Ok(key)
+    }
+
+    /// The newest key of the event this relay can sign with, if any.
+    pub fn signer(&self, event_id: u32) -> Result<Option<gerbang_core::EventSigner>> {
+        use rusqlite::OptionalExtension;
+        let conn = self.devices();
+        let row: Option<(u8, Vec<u8>)> = conn
+            .query_row(
+                "SELECT key_id, secret FROM event_keys
+                 WHERE event_id = ?1 AND secret IS NOT NULL AND retired = 0
+                 ORDER BY key_id DESC LIMIT 1",
+                [event_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(key_id, secret)| {
+            let secret: [u8; 32] = secret.try_into().map_err(|_| {
+                Error::Corrupt(format!(
+                    "the signing key {key_id} of event {event_id} is not 32 bytes"
+                ))
+            })?;
+            Ok(gerbang_core::EventSigner::from_secret(
+                event_id, key_id, secret,
+            ))
+        })
+        .transpose()
+    }
+
+    fn devices(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.shared
+            .devices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Revokes a device: its open connections are closed with `device_revoked` and it is

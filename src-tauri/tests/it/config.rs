@@ -61,14 +61,57 @@ fn bundle_is_a_deb_with_icons_that_exist() {
     }
 }
 
-// The UI gets Tauri's core defaults and nothing more; the app's own commands need no entry.
-// Widening this list is a security decision: change this test with it, on purpose.
+// The main window may listen to events, open a save dialog and call the app's commands, each
+// by name; nothing else. Widening this list is a security decision: change this test with it,
+// on purpose. Every command in src/commands.rs must be granted (else the UI cannot call it),
+// and nothing that is not a command.
 #[test]
-fn the_main_window_gets_only_core_defaults() {
+fn the_main_window_gets_its_commands_and_nothing_more() {
     let capability = read_json("capabilities/default.json");
     assert_eq!(capability["windows"], serde_json::json!(["main"]));
+    let granted: Vec<&str> = capability["permissions"]
+        .as_array()
+        .expect("permissions is a list")
+        .iter()
+        .map(|p| p.as_str().expect("permissions are names"))
+        .collect();
+    let (commands, others): (Vec<&str>, Vec<&str>) =
+        granted.iter().partition(|p| p.starts_with("allow-"));
     assert_eq!(
-        capability["permissions"],
-        serde_json::json!(["core:default"])
+        others,
+        [
+            "core:event:allow-listen",
+            "core:event:allow-unlisten",
+            "dialog:allow-save"
+        ]
     );
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands.rs"))
+            .unwrap();
+    let mut defined: Vec<String> = source
+        .split("#[tauri::command]")
+        .skip(1)
+        .map(|rest| {
+            let signature = rest.trim_start();
+            let after_fn = signature.split_once("fn ").expect("a command is a fn").1;
+            let name: String = after_fn
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            format!("allow-{}", name.replace('_', "-"))
+        })
+        .collect();
+    defined.sort();
+    let mut commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
+    commands.sort();
+    assert_eq!(commands, defined);
+    let build =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("build.rs")).unwrap();
+    for command in &defined {
+        let name = command.trim_start_matches("allow-").replace('-', "_");
+        assert!(
+            build.contains(&format!("\"{name}\"")),
+            "build.rs does not declare the command {name}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use crate::error::Result;
 /// received from the relay). A scan counts by the relay's verdict once known, else by the
 /// gate's own, so gates that have synced the same log show the same figures as the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Counters {
     /// Tickets in the cache that are not revoked. Signed tickets sold after the last sync are
     /// not in the cache, so this can be lower than the tickets sold.

@@ -9,6 +9,8 @@
 //! * `outbox`: the queue of scans for the relay, the relay cursor, the recent scans.
 //! * `remote`: what the relay sends: log entries applied with the cursor in one transaction,
 //!   acknowledgements of this gate's scans, operator messages.
+//! * `attendance`: the attendance log for people: filters, pages, CSV export, arrivals over
+//!   time and per-gate activity for the dashboard.
 //! * `counters`: issued, admitted, exits, inside now and refused, per event and per gate.
 //! * `checkpoint`: the background thread that copies the WAL into the database file, so that
 //!   no scan waits for a checkpoint.
@@ -40,6 +42,7 @@
 //! relay, since scans are uploaded as they happen; offline it is gone. Choose `Full` for a gate
 //! that runs offline on unreliable power.
 
+mod attendance;
 mod checkpoint;
 mod counters;
 mod outbox;
@@ -57,6 +60,9 @@ use std::time::Duration;
 use gerbang_core::{EventRules, GateRules, Keyring};
 use rusqlite::Connection;
 
+pub use attendance::{
+    safe_cell, ArrivalBucket, Attendee, GateActivity, LogFilter, LogRow, CSV_HEADER, MAX_PAGE,
+};
 pub use counters::Counters;
 pub use outbox::ScanRecord;
 pub use remote::{Ack, Applied, StoredMessage};

@@ -13,6 +13,8 @@ use crate::error::Result;
 
 /// One scan of the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "LoggedScan"))]
 pub struct ScanRecord {
     pub scan_id: Uuid,
     pub event_id: u32,

@@ -39,6 +39,7 @@ pub struct Applied {
 
 /// An operator message as the gate keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoredMessage {
     pub seq: u64,
     pub message: OperatorMessage,

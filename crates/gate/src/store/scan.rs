@@ -19,6 +19,7 @@ pub const MAX_STORED_CODE_CHARS: usize = 512;
 
 /// What happened to a scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanOutcome {
     /// The scan's id in the log (and at the relay). For a duplicate, the first sighting's.
     pub scan_id: Uuid,
@@ -33,6 +34,7 @@ pub struct ScanOutcome {
 /// Where a logged scan was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Origin {
     /// At this gate.
     Local,

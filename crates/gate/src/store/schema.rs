@@ -161,11 +161,18 @@ CREATE TABLE messages (
 ) STRICT;
 "#;
 
+/// The attendance log is listed by time, per event: newest first on screen, oldest first in an
+/// export; `local_seq` breaks ties so paging is stable.
+const M_2026_11_30_2000_SCANS_BY_TIME: &str = r#"
+CREATE INDEX scans_by_time ON scans (event_id, at, local_seq);
+"#;
+
 /// Every migration, oldest first. Append only.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(M_2026_11_21_2345_INITIAL),
         M::up(M_2026_11_22_0200_MESSAGES),
+        M::up(M_2026_11_30_2000_SCANS_BY_TIME),
     ])
 }
 

@@ -259,6 +259,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A setting of the app that runs this gate (language, sounds, ...), under its own
+    /// namespace (`app.<name>`), so it can never collide with the gate's own settings. The
+    /// store keeps the text and does not interpret it.
+    pub fn app_setting(&self, name: &str) -> Result<Option<String>> {
+        self.read(|conn| get(conn, &format!("app.{name}")))
+    }
+
+    /// Stores an app setting (see [`Store::app_setting`]); `None` removes it.
+    pub fn set_app_setting(&self, name: &str, value: Option<&str>) -> Result<()> {
+        let w = self.writer();
+        let key = format!("app.{name}");
+        match value {
+            Some(value) => put(&w.conn, &key, value),
+            None => {
+                w.conn
+                    .execute("DELETE FROM settings WHERE key = ?1", [key])?;
+                Ok(())
+            }
+        }
+    }
+}
+
 fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM settings WHERE key = ?1")?

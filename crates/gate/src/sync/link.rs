@@ -215,6 +215,7 @@ impl Session<'_> {
                 server_time,
                 head,
                 event_id,
+                role,
                 ..
             }) => {
                 self.welcomed = true;
@@ -228,6 +229,7 @@ impl Session<'_> {
                     s.cursor = cursor;
                     s.clock_offset_ms = Some(offset);
                     s.refused = None;
+                    s.role = Some(role);
                 });
                 Ok(())
             }

@@ -86,6 +86,7 @@ impl SyncConfig {
 /// The state of the link to the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LinkState {
     /// Connecting, or connected and catching up.
     Connecting,
@@ -114,6 +115,7 @@ impl LinkState {
 
 /// What the UI shows about sync, always.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub state: LinkState,
     /// The relay's address.
@@ -132,11 +134,14 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// The relay's error code when it refused the device.
     pub refused: Option<ErrorCode>,
+    /// The role the relay gave this device, from its last `welcome`.
+    pub role: Option<gerbang_core::protocol::Role>,
 }
 
 /// Something the relay told the gate, for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SyncEvent {
     /// A scan at another gate reached this one.
     RemoteScan {
@@ -241,6 +246,7 @@ impl SyncEngine {
             clock_offset_ms: None,
             last_error: None,
             refused: None,
+            role: None,
         });
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);

@@ -1,5 +1,6 @@
 //! Integration tests of gerbang-gate, one binary with a module per area.
 
+mod attendance;
 mod cli;
 mod crash;
 mod decode;

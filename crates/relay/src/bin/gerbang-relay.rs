@@ -105,8 +105,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let relay = Relay::open(Config::new(Location::file(data_dir.join("relay.sqlite3"))))
-        .with_context(|| format!("cannot open the relay database in {}", data_dir.display()))?;
+    let relay = Relay::open(Config::new(Location::file(
+        gerbang_relay::embedded::database(&data_dir),
+    )))
+    .with_context(|| format!("cannot open the relay database in {}", data_dir.display()))?;
     let admin = relay.admin();
 
     let token_file = data_dir.join("admin-token");

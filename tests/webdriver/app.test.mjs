@@ -1,0 +1,234 @@
+// The real app, driven over WebDriver (tauri-driver + WebKitWebDriver) under Xvfb.
+//
+//   node tests/webdriver/app.test.mjs BINARY SCREENSHOT_DIR
+//
+// scripts/webdriver.sh starts it inside xvfb-run. Two instances of the real `gerbang` binary run
+// on their own temporary data folders: A hosts the relay with the demo event (as a first run
+// does), B pairs with A. The test feeds codes to A as scanner keystrokes and checks the verdict
+// shown, the counters and the log row; then that B, paired with A, shows A's scan. It saves a
+// screenshot of each screen into SCREENSHOT_DIR.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { ENTER, Session } from './webdriver.mjs';
+
+const [binary, shots] = process.argv.slice(2);
+if (!binary || !shots) {
+  console.error('usage: node app.test.mjs BINARY SCREENSHOT_DIR');
+  process.exit(2);
+}
+
+const children = [];
+const folders = [];
+let failed = false;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts a tauri-driver whose apps get `env`; resolves with its base URL once it listens. */
+async function startDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const child = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  children.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/status`);
+      if (r.ok) return base;
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('tauri-driver did not start within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function appEnv() {
+  const dir = mkdtempSync(join(tmpdir(), 'gerbang-wd-'));
+  folders.push(dir);
+  return {
+    GERBANG_DATA_DIR: join(dir, 'data'),
+    // A free port chosen by the system, so two instances (and CI's other tests) never clash.
+    GERBANG_RELAY_LISTEN: '127.0.0.1:0',
+    GERBANG_DEMO_TICKETS: '300',
+    // Xvfb has no GPU; WebKitGTK's DMA-BUF renderer can leave the window blank without one.
+    WEBKIT_DISABLE_DMABUF_RENDERER: '1',
+    XDG_DATA_HOME: join(dir, 'xdg-data'),
+    XDG_CONFIG_HOME: join(dir, 'xdg-config'),
+  };
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+  console.log(`ok - ${message}`);
+}
+
+async function shot(session, name) {
+  writeFileSync(join(shots, `${name}.png`), await session.screenshot());
+  console.log(`screenshot ${name}.png`);
+}
+
+/** Calls a command of the app from its page (as the UI does), for test setup. */
+function invoke(session, command, args) {
+  return session.execAsync(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+       .then((v) => done({ ok: v }), (e) => done({ err: e }));`,
+    [command, args],
+  );
+}
+
+async function linkState(session) {
+  const el = (await session.find('link-state'))[0];
+  return el ? session.attr(el, 'data-state') : null;
+}
+
+async function numberOf(session, testId) {
+  const el = await session.one(testId);
+  return Number((await session.text(el)).replace(/[^0-9]/g, ''));
+}
+
+async function verdict(session) {
+  const el = await session.one('verdict', 10_000);
+  return { kind: await session.attr(el, 'data-kind'), text: await session.text(el) };
+}
+
+async function main() {
+  const driverA = await startDriver(appEnv());
+  const a = await Session.start(driverA, binary);
+  try {
+    // A: a first run hosts the relay with the demo event and is online to itself.
+    await a.until('A online', async () => (await linkState(a)) === 'online', 60_000);
+    check(true, 'A hosts the relay and is online');
+    await shot(a, 'scan');
+
+    const demo = await invoke(a, 'demo_tickets', { first: 21, count: 2 });
+    check(demo.ok && demo.ok.length === 2, 'A issues demo tickets');
+    const [first, second] = demo.ok;
+
+    // A USB scanner types the code and Enter, fast, into whatever has focus.
+    await a.keys(first.code + ENTER);
+    let v = await verdict(a);
+    check(v.kind === 'admitted', `scanner keystrokes admit ticket ${first.ticket_id} (${v.kind})`);
+    check(v.text.includes(first.holder), `the verdict names ${first.holder}`);
+    await shot(a, 'verdict-admitted');
+    await a.until('counter 1', async () => (await numberOf(a, 'counter-admitted')) === 1);
+    check(true, 'the admitted counter shows 1');
+
+    // The same ticket again: already used, at this gate.
+    await a.keys(first.code + ENTER);
+    v = await a.until('already used', async () => {
+      const now = await verdict(a);
+      return now.kind === 'already_used' ? now : null;
+    });
+    check(v.text.includes('Gerbang 1'), 'already used says at which gate');
+    await shot(a, 'verdict-already-used');
+
+    // Manual entry of the second ticket's code.
+    const manual = await a.one('manual-code');
+    await a.type(manual, second.code + ENTER);
+    v = await a.until('second admitted', async () => {
+      const now = await verdict(a);
+      return now.kind === 'admitted' && now.text.includes(second.holder) ? now : null;
+    });
+    check(true, 'manual entry admits the second ticket');
+    check((await numberOf(a, 'counter-admitted')) === 2, 'the admitted counter shows 2');
+
+    // The log has both scans and the refusal.
+    await a.click(await a.one('nav-log'));
+    const rows = await a.until('3 log rows', async () => {
+      const found = await a.find('log-row');
+      return found.length >= 3 ? found : null;
+    });
+    const texts = await Promise.all(rows.map((r) => a.text(r)));
+    check(texts.some((t) => t.includes(first.holder)), 'the log shows the first holder');
+    check(texts.some((t) => t.includes(second.holder)), 'the log shows the second holder');
+    await shot(a, 'log');
+    await a.click(await a.one('nav-dashboard'));
+    await a.until('dashboard', async () => (await a.find('counter-inside')).length > 0);
+    await shot(a, 'dashboard');
+    await a.click(await a.one('nav-messages'));
+    await shot(a, 'messages');
+
+    // B pairs with A using the pairing text A shows in its settings.
+    await a.click(await a.one('nav-settings'));
+    await a.click(await a.one('pairing-role-gate'));
+    const pairingText = await a.until('pairing text', async () => {
+      const el = (await a.find('pairing-text'))[0];
+      const text = el ? (await a.text(el)).trim() : '';
+      return text.startsWith('gerbang://pair?') ? text : null;
+    });
+    await shot(a, 'settings');
+
+    const driverB = await startDriver(appEnv());
+    const b = await Session.start(driverB, binary);
+    try {
+      await b.one('nav-settings', 60_000);
+      const renamed = await invoke(b, 'set_gate', {
+        gate: { name: 'Gerbang 2', direction: 'entry', allowed_types: [] },
+      });
+      check(renamed.ok && renamed.ok.name === 'Gerbang 2', 'B is named Gerbang 2');
+      await b.click(await b.one('nav-settings'));
+      await b.type(await b.one('pair-text'), pairingText);
+      await b.click(await b.one('pair-submit'));
+      await b.until('B online with A', async () => (await linkState(b)) === 'online', 30_000);
+      check(true, 'B pairs with A and is online');
+      await b.click(await b.one('nav-log'));
+      await b.until("A's scan on B", async () => {
+        const found = await b.find('log-row');
+        const all = await Promise.all(found.map((r) => b.text(r)));
+        return all.some((t) => t.includes(first.holder));
+      });
+      check(true, "B's log shows the scan made at A");
+      // And B refuses A's ticket as used at A.
+      await b.click(await b.one('nav-scan'));
+      await b.keys(first.code + ENTER);
+      const bv = await b.until('B refuses', async () => {
+        const now = await verdict(b);
+        return now.kind === 'already_used' ? now : null;
+      });
+      check(bv.text.includes('Gerbang 1'), "B refuses A's ticket as already used at A's gate");
+      await shot(b, 'second-gate');
+    } finally {
+      await b.quit();
+    }
+  } finally {
+    await a.quit();
+  }
+}
+
+try {
+  await main();
+  console.log('webdriver: all checks passed');
+} catch (e) {
+  failed = true;
+  console.error(`webdriver: FAILED: ${e.stack ?? e}`);
+} finally {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -10,15 +10,25 @@
 //! * [`hub`]: what connections share: database handles, the broadcast of committed entries,
 //!   limits, connection counts.
 //! * [`auth`]: devices, tokens (stored as hashes), roles, one-time pairing codes.
-//! * [`http`]: the routes on the same port.
+//! * [`http`]: the routes on the same port, one file per area (events and gates, tickets,
+//!   the attendance log, messages, metrics, administration).
+//! * [`stats`]: live statistics per event, counted from each commit, pushed when they change,
+//!   and capacity alerts.
+//! * [`metrics`]: operational counters for `GET /metrics` (Prometheus text format).
+//! * [`print`]: printable tickets: a minimal PDF writer that streams A4 pages of QR codes.
+//! * [`csv`]: RFC 4180 cells and ISO 8601 times for the attendance export.
 //!
 //! [`Relay::open`] starts the writer; [`Relay::serve`] accepts connections until told to stop.
 //! Tests run the real server in-process on `127.0.0.1:0`.
 
 pub mod auth;
+mod csv;
 pub mod error;
 mod http;
 pub mod hub;
+mod metrics;
+mod print;
+mod stats;
 pub mod store;
 pub mod writer;
 mod ws;
@@ -78,10 +88,22 @@ impl Relay {
     /// Opens (creating if needed) the database and starts the writer.
     pub fn open(config: Config) -> Result<Relay> {
         let (publish, _) = broadcast::channel(config.limits.live_window);
-        let (writer, writer_thread) =
-            Writer::start(&config.database, publish.clone(), config.clock)?;
-        let reader = store::Reader::open(&config.database)?;
+        // The schema is brought up to date before anything is counted.
+        drop(store::open_for_writing(&config.database)?);
         let devices = store::connect(&config.database)?;
+        // Counted before the writer starts, so no commit falls between the count and the hook.
+        let stats = Arc::new(stats::Stats::load(&devices, config.clock)?);
+        let reader = store::Reader::open(&config.database)?;
+        let metrics = Arc::new(metrics::Metrics::new(reader.head()?));
+        let hook: writer::CommitHook = {
+            let (stats, metrics) = (Arc::clone(&stats), Arc::clone(&metrics));
+            Box::new(move |batch: &writer::Committed<'_>| {
+                stats.committed(batch.entries);
+                metrics.committed(batch);
+            })
+        };
+        let (writer, writer_thread) =
+            Writer::start_observed(&config.database, publish.clone(), config.clock, hook)?;
         let active_event = reader.first_event_id()?.unwrap_or(0);
         Ok(Relay {
             shared: Arc::new(Shared {
@@ -95,6 +117,8 @@ impl Relay {
                 shutdown: CancellationToken::new(),
                 active_event: Mutex::new(active_event),
                 revoked: broadcast::channel(64).0,
+                stats,
+                metrics,
             }),
             writer_thread: Some(writer_thread),
         })
@@ -151,6 +175,11 @@ impl Relay {
     ) -> Result<()> {
         let token = self.shared.shutdown.clone();
         let app = http::router(Arc::clone(&self.shared));
+        // Owned by the shutdown token: it ends when the relay stops serving.
+        tokio::spawn(stats::push_loop(
+            Arc::clone(&self.shared.stats),
+            token.clone(),
+        ));
         let stop = token.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -247,6 +276,28 @@ impl Admin {
     /// refused from then on. Returns false if no such device.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool> {
         self.shared.revoke_device(device_id)
+    }
+
+    /// Gives the relay an event's signing key: gates get its public half in a `key_added`
+    /// entry, and the relay keeps the secret to print signed codes (ticket export). The
+    /// event must exist.
+    pub async fn add_signing_key(&self, signer: &gerbang_core::EventSigner) -> Result<u64> {
+        let key = signer.public_key();
+        if self.shared.reader.event(key.event_id)?.is_none() {
+            return Err(Error::Invalid(format!(
+                "there is no event {}; create it before giving it a key",
+                key.event_id
+            )));
+        }
+        let entry = self
+            .shared
+            .writer
+            .configure(writer::Configure::SigningKey {
+                key,
+                secret: signer.secret(),
+            })
+            .await?;
+        Ok(entry.map_or(0, |e| e.seq))
     }
 }
 

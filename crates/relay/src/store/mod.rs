@@ -4,7 +4,10 @@
 //! answers catch-up, lookups and queries on its own connection, so reads never wait behind a
 //! group commit (WAL lets them see the last committed state while the writer works).
 
+mod queries;
 mod schema;
+
+pub use queries::{AttendanceFilter, AttendanceRow};
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -45,7 +45,6 @@ pub(crate) struct Card {
 }
 
 /// A PDF being written. Bytes accumulate until [`TicketPdf::take`] hands them out.
-#[derive(Debug)]
 pub(crate) struct TicketPdf {
     out: Vec<u8>,
     /// Bytes handed out so far, so offsets stay right across [`TicketPdf::take`].
@@ -54,7 +53,17 @@ pub(crate) struct TicketPdf {
     offsets: Vec<usize>,
     /// Object numbers of the pages, in order.
     pages: Vec<usize>,
-    pending: Vec<Card>,
+    /// Tickets waiting for their page, with their QR symbols (made once, when added).
+    pending: Vec<(Card, qrcode::QrCode)>,
+}
+
+impl std::fmt::Debug for TicketPdf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketPdf")
+            .field("pages", &self.pages.len())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TicketPdf {
@@ -82,12 +91,12 @@ impl TicketPdf {
 
     /// Adds a ticket; a page is written each time eight are waiting.
     pub fn add(&mut self, card: Card) -> Result<(), qrcode::types::QrError> {
-        // Checked now, so a code too long for a QR symbol is refused with its ticket named.
-        gerbang_core::qr::symbol(&card.code).map_err(|e| match e {
+        // Made now, so a code too long for a QR symbol is refused with its ticket named.
+        let symbol = gerbang_core::qr::symbol(&card.code).map_err(|e| match e {
             gerbang_core::qr::QrError::TooLong(e) => e,
             gerbang_core::qr::QrError::Png(_) => qrcode::types::QrError::DataTooLong,
         })?;
-        self.pending.push(card);
+        self.pending.push((card, symbol));
         if self.pending.len() == PER_PAGE {
             self.page();
         }
@@ -162,10 +171,10 @@ impl TicketPdf {
         let mut content = String::with_capacity(32 * 1024);
         let cell_w = (PAGE_W - 2.0 * MARGIN) / COLUMNS as f32;
         let cell_h = (PAGE_H - 2.0 * MARGIN) / ROWS as f32;
-        for (i, card) in cards.iter().enumerate() {
+        for (i, (card, symbol)) in cards.iter().enumerate() {
             let x = MARGIN + (i % COLUMNS) as f32 * cell_w;
             let y = PAGE_H - MARGIN - (i / COLUMNS + 1) as f32 * cell_h;
-            draw_card(&mut content, card, x, y, cell_w, cell_h);
+            draw_card(&mut content, card, symbol, x, y, cell_w, cell_h);
         }
         self.page_with(content);
     }
@@ -195,7 +204,15 @@ impl TicketPdf {
 }
 
 /// One ticket in its cell: a dashed cut line, the QR code on the left, the words on the right.
-fn draw_card(out: &mut String, card: &Card, x: f32, y: f32, w: f32, h: f32) {
+fn draw_card(
+    out: &mut String,
+    card: &Card,
+    symbol: &qrcode::QrCode,
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+) {
     let _ = writeln!(
         out,
         "q 0.6 G 0.5 w [4 3] 0 d {:.2} {:.2} {:.2} {:.2} re S Q",
@@ -206,9 +223,7 @@ fn draw_card(out: &mut String, card: &Card, x: f32, y: f32, w: f32, h: f32) {
     );
     let qr_x = x + 8.0;
     let qr_y = y + (h - QR_SIDE) / 2.0;
-    if let Ok(symbol) = gerbang_core::qr::symbol(&card.code) {
-        draw_qr(out, &symbol, qr_x, qr_y);
-    }
+    draw_qr(out, symbol, qr_x, qr_y);
     let left = qr_x + QR_SIDE + 6.0;
     let width = x + w - 10.0 - left;
     let mut top = y + h - 24.0;

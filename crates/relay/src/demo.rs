@@ -167,7 +167,9 @@ pub fn issue_tickets(
         .event(event_id)?
         .ok_or_else(|| Error::Invalid(format!("the relay has no event {event_id}")))?;
     let signer = admin.signer(event_id)?;
-    let tickets = admin.reader().tickets(event_id, first, count)?;
+    let tickets = admin
+        .reader()
+        .tickets(event_id, first.saturating_sub(1), count)?;
     tickets
         .into_iter()
         .filter(|t| !t.revoked)

@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, Device, Refusal};
 use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::stats::Stats;
 use crate::store::Reader;
 use crate::writer::{Published, Writer};
 
@@ -72,6 +74,11 @@ pub(crate) struct Shared {
     pub active_event: Mutex<u32>,
     /// Ids of devices just revoked: their open connections end at once.
     pub revoked: broadcast::Sender<String>,
+    /// Live statistics per event, counted by the writer's commit hook and pushed by
+    /// [`crate::stats::push_loop`].
+    pub stats: Arc<Stats>,
+    /// Counters for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Shared {

@@ -10,7 +10,13 @@
 //! * [`hub`]: what connections share: database handles, the broadcast of committed entries,
 //!   limits, connection counts.
 //! * [`auth`]: devices, tokens (stored as hashes), roles, one-time pairing codes.
-//! * [`http`]: the routes on the same port.
+//! * [`http`]: the routes on the same port, one file per area (events and gates, tickets,
+//!   the attendance log, messages, metrics, administration).
+//! * [`stats`]: live statistics per event, counted from each commit, pushed when they change,
+//!   and capacity alerts.
+//! * [`metrics`]: operational counters for `GET /metrics` (Prometheus text format).
+//! * [`print`]: printable tickets: a minimal PDF writer that streams A4 pages of QR codes.
+//! * [`csv`]: RFC 4180 cells and ISO 8601 times for the attendance export.
 //! * [`embedded`]: hosting the relay inside another program (the desktop app).
 //! * [`demo`]: the demo event ("Seminar Nasional") a new relay can start with.
 //!
@@ -20,9 +26,13 @@
 pub mod auth;
 pub mod demo;
 pub mod embedded;
+mod csv;
 pub mod error;
 mod http;
 pub mod hub;
+mod metrics;
+mod print;
+mod stats;
 pub mod store;
 pub mod writer;
 mod ws;
@@ -82,10 +92,22 @@ impl Relay {
     /// Opens (creating if needed) the database and starts the writer.
     pub fn open(config: Config) -> Result<Relay> {
         let (publish, _) = broadcast::channel(config.limits.live_window);
-        let (writer, writer_thread) =
-            Writer::start(&config.database, publish.clone(), config.clock)?;
-        let reader = store::Reader::open(&config.database)?;
+        // The schema is brought up to date before anything is counted.
+        drop(store::open_for_writing(&config.database)?);
         let devices = store::connect(&config.database)?;
+        // Counted before the writer starts, so no commit falls between the count and the hook.
+        let stats = Arc::new(stats::Stats::load(&devices, config.clock)?);
+        let reader = store::Reader::open(&config.database)?;
+        let metrics = Arc::new(metrics::Metrics::new(reader.head()?));
+        let hook: writer::CommitHook = {
+            let (stats, metrics) = (Arc::clone(&stats), Arc::clone(&metrics));
+            Box::new(move |batch: &writer::Committed<'_>| {
+                stats.committed(batch.entries);
+                metrics.committed(batch);
+            })
+        };
+        let (writer, writer_thread) =
+            Writer::start_observed(&config.database, publish.clone(), config.clock, hook)?;
         let active_event = reader.first_event_id()?.unwrap_or(0);
         Ok(Relay {
             shared: Arc::new(Shared {
@@ -99,6 +121,8 @@ impl Relay {
                 shutdown: CancellationToken::new(),
                 active_event: Mutex::new(active_event),
                 revoked: broadcast::channel(64).0,
+                stats,
+                metrics,
             }),
             writer_thread: Some(writer_thread),
         })
@@ -155,6 +179,11 @@ impl Relay {
     ) -> Result<()> {
         let token = self.shared.shutdown.clone();
         let app = http::router(Arc::clone(&self.shared));
+        // Owned by the shutdown token: it ends when the relay stops serving.
+        tokio::spawn(stats::push_loop(
+            Arc::clone(&self.shared.stats),
+            token.clone(),
+        ));
         let stop = token.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -257,79 +286,54 @@ impl Admin {
         auth::create_pairing_code(&conn, role, (self.shared.clock)())
     }
 
-    /// Makes a new random signing key for an event, keeps its secret (only this relay can
-    /// issue the event's tickets with it) and publishes its public half as a `key_added` log
-    /// entry, so every gate can verify the tickets it signs.
-    ///
-    /// The secret is stored after the entry commits; a relay killed in between has a key it
-    /// cannot sign with, and the next call simply makes another.
+    /// Makes a new random signing key for an event and adds it with
+    /// [`Admin::add_signing_key`]: the relay keeps the secret (only it can issue the event's
+    /// tickets) and gates receive the public half as a `key_added` log entry.
     pub async fn create_signing_key(&self, event_id: u32) -> Result<gerbang_core::EventKey> {
-        let key_id: u8 = {
-            let conn = self.devices();
-            let next: i64 = conn.query_row(
-                "SELECT coalesce(max(key_id), 0) + 1 FROM event_keys WHERE event_id = ?1",
-                [event_id],
-                |r| r.get(0),
-            )?;
-            u8::try_from(next).map_err(|_| {
-                Error::Invalid(format!(
-                    "event {event_id} already has 255 keys; no more can be made"
-                ))
-            })?
-        };
+        let key_id = self.shared.reader.next_key_id(event_id)?.ok_or_else(|| {
+            Error::Invalid(format!(
+                "event {event_id} already has 255 keys; no more can be made"
+            ))
+        })?;
         let mut secret = [0u8; 32];
         getrandom::getrandom(&mut secret)
             .map_err(|e| Error::Invalid(format!("no randomness for a signing key: {e}")))?;
         let signer = gerbang_core::EventSigner::from_secret(event_id, key_id, secret);
-        let key = signer.public_key();
-        self.shared
-            .writer
-            .append(gerbang_core::protocol::LogBody::KeyAdded { key })
-            .await?;
-        self.devices().execute(
-            "UPDATE event_keys SET secret = ?3 WHERE event_id = ?1 AND key_id = ?2",
-            rusqlite::params![event_id, key_id, &secret[..]],
-        )?;
-        Ok(key)
+        self.add_signing_key(&signer).await?;
+        Ok(signer.public_key())
     }
 
     /// The newest key of the event this relay can sign with, if any.
     pub fn signer(&self, event_id: u32) -> Result<Option<gerbang_core::EventSigner>> {
-        use rusqlite::OptionalExtension;
-        let conn = self.devices();
-        let row: Option<(u8, Vec<u8>)> = conn
-            .query_row(
-                "SELECT key_id, secret FROM event_keys
-                 WHERE event_id = ?1 AND secret IS NOT NULL AND retired = 0
-                 ORDER BY key_id DESC LIMIT 1",
-                [event_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        row.map(|(key_id, secret)| {
-            let secret: [u8; 32] = secret.try_into().map_err(|_| {
-                Error::Corrupt(format!(
-                    "the signing key {key_id} of event {event_id} is not 32 bytes"
-                ))
-            })?;
-            Ok(gerbang_core::EventSigner::from_secret(
-                event_id, key_id, secret,
-            ))
-        })
-        .transpose()
-    }
-
-    fn devices(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
-        self.shared
-            .devices
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.shared.reader.signer(event_id)
     }
 
     /// Revokes a device: its open connections are closed with `device_revoked` and it is
     /// refused from then on. Returns false if no such device.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool> {
         self.shared.revoke_device(device_id)
+    }
+
+    /// Gives the relay an event's signing key: gates get its public half in a `key_added`
+    /// entry, and the relay keeps the secret to print signed codes (ticket export). The
+    /// event must exist.
+    pub async fn add_signing_key(&self, signer: &gerbang_core::EventSigner) -> Result<u64> {
+        let key = signer.public_key();
+        if self.shared.reader.event(key.event_id)?.is_none() {
+            return Err(Error::Invalid(format!(
+                "there is no event {}; create it before giving it a key",
+                key.event_id
+            )));
+        }
+        let entry = self
+            .shared
+            .writer
+            .configure(writer::Configure::SigningKey {
+                key,
+                secret: signer.secret(),
+            })
+            .await?;
+        Ok(entry.map_or(0, |e| e.seq))
     }
 }
 

@@ -88,9 +88,48 @@ enum Command {
         bodies: Vec<LogBody>,
         reply: oneshot::Sender<Result<Vec<LogEntry>>>,
     },
+    /// A change to the relay's own settings, which the official decision reads.
+    Configure {
+        change: Configure,
+        reply: oneshot::Sender<Result<Option<LogEntry>>>,
+    },
     /// Commit everything queued before this, then stop; later commands are refused.
     Stop,
 }
+
+/// A change to what the writer decides with that is not (only) a log entry. Kept apart from
+/// [`LogBody`]: these are the relay's settings, not something every gate replays.
+#[derive(Debug, Clone)]
+pub enum Configure {
+    /// Sets the ticket types a gate admits (empty: all). Not logged; the relay's official
+    /// verdict uses it from the next scan on.
+    Gate {
+        name: String,
+        allowed_types: Vec<u16>,
+    },
+    /// Adds a signing key: a `key_added` log entry for the gates, and the secret, kept only in
+    /// the relay's `event_keys` table, in the same transaction.
+    SigningKey {
+        key: gerbang_core::EventKey,
+        secret: [u8; 32],
+    },
+}
+
+/// What an observer of the writer learns after each commit, on the writer thread, before any
+/// caller hears of it: a statistics or metrics module keeps its counts from these.
+#[derive(Debug)]
+pub struct Committed<'a> {
+    /// The new entries, in `seq` order.
+    pub entries: &'a [&'a LogEntry],
+    /// Commands folded into this transaction.
+    pub commands: usize,
+    /// Time from the first statement to the end of the commit (the fsync included).
+    pub took: std::time::Duration,
+}
+
+/// Called by the writer thread after every successful commit. Must be quick and must not
+/// block: the next commit waits for it.
+pub type CommitHook = Box<dyn FnMut(&Committed<'_>) + Send>;
 
 /// The handle to the writer thread. Cheap to clone; the thread ends when every handle is gone
 /// and the queue is drained, so pending work is always committed before shutdown completes.
@@ -107,6 +146,16 @@ impl Writer {
         publish: broadcast::Sender<Arc<Published>>,
         clock: fn() -> Millis,
     ) -> Result<(Writer, std::thread::JoinHandle<()>)> {
+        Writer::start_observed(location, publish, clock, Box::new(|_: &Committed<'_>| {}))
+    }
+
+    /// [`Writer::start`], with `hook` told of every commit (see [`Committed`]).
+    pub fn start_observed(
+        location: &Location,
+        publish: broadcast::Sender<Arc<Published>>,
+        clock: fn() -> Millis,
+        hook: CommitHook,
+    ) -> Result<(Writer, std::thread::JoinHandle<()>)> {
         let conn = store::open_for_writing(location)?;
         let state = Decider::load(&conn)?;
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -118,6 +167,7 @@ impl Writer {
                     state,
                     publish,
                     clock,
+                    hook,
                 }
                 .run(rx);
             })?;
@@ -162,6 +212,14 @@ impl Writer {
         answer.await.map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Changes a relay setting (see [`Configure`]); answers once it is on disk, with the log
+    /// entry it made, if any.
+    pub async fn configure(&self, change: Configure) -> Result<Option<LogEntry>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Configure { change, reply }).await?;
+        answer.await.map_err(|_| Error::ShuttingDown)?
+    }
+
     /// Commits everything queued so far, then stops the writer thread.
     pub async fn stop(&self) {
         let _ = self.tx.send(Command::Stop).await;
@@ -177,6 +235,8 @@ struct WriterThread {
     state: Decider,
     publish: broadcast::Sender<Arc<Published>>,
     clock: fn() -> Millis,
+    /// Told of every commit (statistics, metrics).
+    hook: CommitHook,
 }
 
 /// A command's result, held until the batch's commit decides whether it stands.
@@ -186,6 +246,10 @@ enum Outcome {
     AppendAll(
         oneshot::Sender<Result<Vec<LogEntry>>>,
         Result<Vec<LogEntry>>,
+    ),
+    Configure(
+        oneshot::Sender<Result<Option<LogEntry>>>,
+        Result<Option<LogEntry>>,
     ),
 }
 
@@ -219,6 +283,8 @@ impl WriterThread {
 
     fn commit_batch(&mut self, batch: &mut Vec<Command>) {
         let mut published = Vec::new();
+        let commands = batch.len();
+        let started = std::time::Instant::now();
         let outcomes = match self.apply_batch(batch, &mut published) {
             Ok(outcomes) => outcomes,
             Err(err) => {
@@ -237,6 +303,9 @@ impl WriterThread {
                         Command::AppendAll { reply, .. } => {
                             let _ = reply.send(Err(Error::Invalid(message.clone())));
                         }
+                        Command::Configure { reply, .. } => {
+                            let _ = reply.send(Err(Error::Invalid(message.clone())));
+                        }
                         Command::Stop => {}
                     }
                 }
@@ -247,8 +316,17 @@ impl WriterThread {
                 return;
             }
         };
-        // Durable: now answer, then publish, so a gate never hears of an entry that a crash
-        // could still take back.
+        // Durable: the observers count it first, so that whoever hears of an entry (an ack, a
+        // published entry) and then asks for statistics finds it counted.
+        let took = started.elapsed();
+        let entries: Vec<&LogEntry> = published.iter().map(|(entry, _)| entry).collect();
+        (self.hook)(&Committed {
+            entries: &entries,
+            commands,
+            took,
+        });
+        // Now answer, then publish, so a gate never hears of an entry that a crash could still
+        // take back.
         for outcome in outcomes {
             match outcome {
                 Outcome::Scan(reply, result) => {
@@ -258,6 +336,9 @@ impl WriterThread {
                     let _ = reply.send(result);
                 }
                 Outcome::AppendAll(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Outcome::Configure(reply, result) => {
                     let _ = reply.send(result);
                 }
             }
@@ -324,6 +405,20 @@ impl WriterThread {
                         Err(_) => self.state = Decider::load(&tx)?,
                     }
                     outcomes.push(Outcome::AppendAll(reply, result));
+                }
+                Command::Configure { change, reply } => {
+                    let result = (|| {
+                        let savepoint = tx.savepoint()?;
+                        let entry = self.state.configure(&savepoint, change, now)?;
+                        savepoint.commit()?;
+                        Ok(entry)
+                    })();
+                    match &result {
+                        Ok(Some(entry)) => published.push((entry.clone(), None)),
+                        Ok(None) => {}
+                        Err(_) => self.state = Decider::load(&tx)?,
+                    }
+                    outcomes.push(Outcome::Configure(reply, result));
                 }
                 Command::Stop => {}
             }
@@ -583,6 +678,40 @@ impl Decider {
             LogBody::Message { .. } => {}
         }
         insert_entry(tx, now, &body)
+    }
+}
+
+impl Decider {
+    /// Applies a settings change (see [`Configure`]).
+    fn configure(
+        &mut self,
+        tx: &Connection,
+        change: Configure,
+        now: Millis,
+    ) -> Result<Option<LogEntry>> {
+        match change {
+            Configure::Gate {
+                name,
+                allowed_types,
+            } => {
+                let json = serde_json::to_string(&allowed_types).expect("type ids serialise");
+                tx.execute(
+                    "INSERT INTO gates (name, allowed_types) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET allowed_types = excluded.allowed_types",
+                    params![name, json],
+                )?;
+                self.gates.insert(name, allowed_types);
+                Ok(None)
+            }
+            Configure::SigningKey { key, secret } => {
+                let entry = self.append(tx, LogBody::KeyAdded { key }, now)?;
+                tx.execute(
+                    "UPDATE event_keys SET secret = ?3 WHERE event_id = ?1 AND key_id = ?2",
+                    params![key.event_id, key.key_id, &secret[..]],
+                )?;
+                Ok(Some(entry))
+            }
+        }
     }
 }
 

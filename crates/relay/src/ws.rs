@@ -17,6 +17,8 @@ use tokio::time::{timeout, Instant};
 
 use crate::auth::{self, Refusal};
 use crate::hub::{ConnectionSlot, Shared};
+use crate::metrics::ConnectionGauge;
+use crate::stats::{Notice, NoticeKind};
 use crate::writer::PendingAck;
 
 /// Why a connection ends, and what the client is told.
@@ -62,6 +64,7 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     };
     match close {
         Some(close) => {
+            shared.metrics.refused(close.code);
             let error = ServerMessage::Error {
                 code: close.code,
                 message: close.message.clone(),
@@ -104,6 +107,12 @@ struct Session {
     live: tokio::sync::broadcast::Receiver<Arc<crate::writer::Published>>,
     /// Devices revoked while connected.
     revoked: tokio::sync::broadcast::Receiver<String>,
+    /// Statistics and capacity alerts (see [`Session::wants`]).
+    notices: tokio::sync::broadcast::Receiver<Arc<Notice>>,
+    /// The fingerprint of the figures last sent, per event.
+    stats_sent: std::collections::HashMap<u32, u64>,
+    /// Counts this connection in the metrics while it lives.
+    _gauge: ConnectionGauge,
     /// The last sequence number sent, so live entries already sent by catch-up are skipped.
     sent: u64,
     /// Scans uploaded and not yet durable, oldest first; acks go out in this order.
@@ -172,6 +181,7 @@ impl Session {
 
         // Subscribe before reading the head, so no entry committed in between is missed.
         let live = shared.publish.subscribe();
+        let notices = shared.stats.notices.subscribe();
         let head = shared
             .reader
             .head()
@@ -201,17 +211,55 @@ impl Session {
             head,
         };
         send(socket, &welcome).await?;
+        let gauge = shared.metrics.connected(device.role);
         let mut session = Session {
             device,
             _slot: slot,
             live,
             revoked: shared.revoked.subscribe(),
+            notices,
+            stats_sent: std::collections::HashMap::new(),
+            _gauge: gauge,
             sent: cursor,
             pending: VecDeque::new(),
             bucket: TokenBucket::new(limits.messages_per_second, limits.message_burst),
         };
         session.catch_up(socket, shared, head).await?;
+        // The current figures at once; changes follow as they happen.
+        for notice in shared.stats.current() {
+            session.notify(socket, shared, &notice).await?;
+        }
         Ok(session)
+    }
+
+    /// Sends a statistics or alert notice if this connection wants it and has not sent the
+    /// same figures last.
+    async fn notify(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        notice: &Notice,
+    ) -> Result<(), Close> {
+        if !self.wants(shared, notice.event_id, notice.kind) {
+            return Ok(());
+        }
+        if notice.kind == NoticeKind::Stats
+            && self.stats_sent.insert(notice.event_id, notice.figures) == Some(notice.figures)
+        {
+            return Ok(());
+        }
+        send_text(socket, notice.json.clone()).await
+    }
+
+    /// Whether this connection is sent a notice: supervisors and admins get every event's
+    /// statistics and capacity alerts; a gate gets the statistics of the event it checks (its
+    /// counters), and no alerts.
+    fn wants(&self, shared: &Shared, event_id: u32, kind: NoticeKind) -> bool {
+        match (self.device.role, kind) {
+            (Role::Supervisor | Role::Admin, _) => true,
+            (Role::Gate, NoticeKind::Stats) => event_id == shared.active_event(),
+            (Role::Gate, NoticeKind::Alert) => false,
+        }
     }
 
     /// Streams every entry after the cursor up to `head` in batches, then `caught_up`.
@@ -277,10 +325,7 @@ impl Session {
                         },
                         // The scan itself is unacceptable (an event this relay does not
                         // have): say so and keep the link; the gate keeps the scan.
-                        Err(Refused::Scan(message)) => ServerMessage::Error {
-                            code: ErrorCode::InvalidMessage,
-                            message,
-                        },
+                        Err(Refused::Scan(message)) => refusal(shared, ErrorCode::InvalidMessage, message),
                         Err(Refused::Relay(close)) => return Some(close),
                     };
                     if let Err(close) = send(socket, &message).await {
@@ -305,11 +350,22 @@ impl Session {
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
+                        shared.metrics.slow_client();
                         return Some(Close::new(
                             ErrorCode::RateLimited,
                             format!("this connection fell {missed} entries behind; reconnect to catch up from your cursor"),
                         ));
                     }
+                    Err(RecvError::Closed) => return None,
+                },
+                notice = self.notices.recv() => match notice {
+                    Ok(notice) => {
+                        if let Err(close) = self.notify(socket, shared, &notice).await {
+                            return Some(close);
+                        }
+                    }
+                    // Statistics are snapshots: one missed is made good by the next.
+                    Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
                 revoked = self.revoked.recv() => match revoked {
@@ -352,14 +408,7 @@ impl Session {
                 if err.code() == ErrorCode::InvalidMessage
                     || err.code() == ErrorCode::UnknownType =>
             {
-                return send(
-                    socket,
-                    &ServerMessage::Error {
-                        code: err.code(),
-                        message: err.to_string(),
-                    },
-                )
-                .await;
+                return send(socket, &refusal(shared, err.code(), err.to_string())).await;
             }
             Err(err) => return Err(Close::new(err.code(), err.to_string())),
         };
@@ -382,12 +431,12 @@ impl Session {
                 if self.device.role == Role::Supervisor {
                     return send(
                         socket,
-                        &ServerMessage::Error {
-                            code: ErrorCode::Forbidden,
-                            message:
-                                "supervisor screens cannot upload scans; pair this device as a gate"
-                                    .into(),
-                        },
+                        &refusal(
+                            shared,
+                            ErrorCode::Forbidden,
+                            "supervisor screens cannot upload scans; pair this device as a gate"
+                                .into(),
+                        ),
                     )
                     .await;
                 }
@@ -427,10 +476,11 @@ impl Session {
                 if text.is_empty() || text.chars().count() > 500 {
                     return send(
                         socket,
-                        &ServerMessage::Error {
-                            code: ErrorCode::InvalidMessage,
-                            message: "a message must have 1 to 500 characters".into(),
-                        },
+                        &refusal(
+                            shared,
+                            ErrorCode::InvalidMessage,
+                            "a message must have 1 to 500 characters".into(),
+                        ),
                     )
                     .await;
                 }
@@ -481,6 +531,12 @@ async fn next_ack(
         }
         None => std::future::pending().await,
     }
+}
+
+/// An `error` message that leaves the connection open, counted in the metrics.
+fn refusal(shared: &Shared, code: ErrorCode, message: String) -> ServerMessage {
+    shared.metrics.refused(code);
+    ServerMessage::Error { code, message }
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), Close> {

@@ -20,7 +20,7 @@ use crate::auth::{self, Device, Refusal};
 use crate::hub::Shared;
 
 /// The device making a request, from its bearer token.
-pub(crate) struct Caller(Device);
+pub(crate) struct Caller(pub Device);
 
 impl FromRequestParts<Arc<Shared>> for Caller {
     type Rejection = ApiError;
@@ -51,20 +51,58 @@ impl FromRequestParts<Arc<Shared>> for Caller {
     }
 }
 
+/// Roles in order of power: each may do what the ones before it may.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Gate => 0,
+        Role::Supervisor => 1,
+        Role::Admin => 2,
+    }
+}
+
 impl Caller {
-    fn require_admin(&self) -> Result<(), ApiError> {
-        if self.0.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::new(
+    pub fn role(&self) -> Role {
+        self.0.role
+    }
+
+    /// Refuses with `403 forbidden`, naming the role needed, unless the caller has at least
+    /// `needed`.
+    pub fn require(&self, needed: Role) -> Result<(), ApiError> {
+        if rank(self.0.role) >= rank(needed) {
+            return Ok(());
+        }
+        let needs = match needed {
+            Role::Admin => "an admin token",
+            _ => "a supervisor or admin token",
+        };
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} devices cannot do this; it needs {needs}",
+                auth::role_str(self.0.role)
+            ),
+        ))
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        self.require(Role::Admin)
+    }
+
+    /// Reading one event: supervisors and admins any event, a gate only the event it checks.
+    pub fn require_event(&self, shared: &Shared, event_id: u32) -> Result<(), ApiError> {
+        if self.0.role == Role::Gate && event_id != shared.active_event() {
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!(
-                    "{} devices cannot do this; it needs an admin token",
-                    auth::role_str(self.0.role)
+                    "a gate may read only the event it checks ({}); reading event {event_id} \
+                     needs a supervisor or admin token",
+                    shared.active_event()
                 ),
-            ))
+            ));
         }
+        Ok(())
     }
 }
 
@@ -75,13 +113,7 @@ pub(crate) async fn put_event(
     Json(event): Json<EventRules>,
 ) -> Result<Json<EventRules>, ApiError> {
     caller.require_admin()?;
-    if event.id == 0 || event.name.trim().is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "an event needs an id above 0 and a name",
-        ));
-    }
+    super::events::validate(&event)?;
     shared
         .writer
         .append(LogBody::EventUpdated {

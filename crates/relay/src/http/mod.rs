@@ -1,9 +1,20 @@
 //! The HTTP side of the relay's one port: the WebSocket upgrade and the REST API.
 //!
 //! * this file: the router, the error shape, health, the WebSocket upgrade and pairing;
-//! * [`admin`]: the authenticated administration endpoints (events, tickets, devices).
+//! * [`admin`]: the bearer-token extractor with its role checks, and the administration
+//!   endpoints (event creation, ticket imports, pairing codes, devices);
+//! * [`events`]: reading and updating events, their statistics and signing keys, and gates;
+//! * [`tickets`]: the ticket list, revocation, printable PDF and PNG exports;
+//! * [`attendance`]: the attendance log, as JSON pages and as a streamed CSV file;
+//! * [`messages`]: operator messages sent over HTTP;
+//! * [`metrics`]: `GET /metrics` and the middleware that counts every request.
 
 mod admin;
+mod attendance;
+mod events;
+mod messages;
+mod metrics;
+mod tickets;
 
 use std::sync::Arc;
 
@@ -23,17 +34,54 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/ws", get(websocket))
         .route("/api/v1/pair", post(pair))
-        .route("/api/v1/events", post(admin::put_event))
+        .route(
+            "/api/v1/events",
+            post(admin::put_event).get(events::list_events),
+        )
+        .route(
+            "/api/v1/events/{event_id}",
+            get(events::get_event).put(events::update_event),
+        )
+        .route("/api/v1/events/{event_id}/stats", get(events::event_stats))
+        .route("/api/v1/events/{event_id}/keys", post(events::add_key))
         .route(
             "/api/v1/events/{event_id}/tickets",
-            post(admin::import_tickets),
+            post(admin::import_tickets).get(tickets::list_tickets),
         )
+        .route("/api/v1/events/{event_id}/tickets.pdf", get(tickets::pdf))
+        .route(
+            "/api/v1/events/{event_id}/tickets/{ticket}",
+            get(tickets::png),
+        )
+        .route(
+            "/api/v1/events/{event_id}/tickets/{ticket}/revoke",
+            post(tickets::revoke),
+        )
+        .route(
+            "/api/v1/events/{event_id}/attendance",
+            get(attendance::page),
+        )
+        .route(
+            "/api/v1/events/{event_id}/attendance.csv",
+            get(attendance::csv),
+        )
+        .route("/api/v1/gates", get(events::list_gates))
+        .route(
+            "/api/v1/gates/{name}",
+            get(events::get_gate).put(events::put_gate),
+        )
+        .route("/api/v1/messages", post(messages::send))
         .route("/api/v1/pairing-codes", post(admin::create_pairing_code))
         .route("/api/v1/devices", get(admin::list_devices))
         .route(
             "/api/v1/devices/{device_id}/revoke",
             post(admin::revoke_device),
         )
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            metrics::count,
+        ))
         .with_state(shared)
 }
 
@@ -57,6 +105,14 @@ impl ApiError {
             message: message.into(),
             errors: Vec::new(),
         }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
     fn internal(err: impl std::fmt::Display) -> ApiError {

@@ -4,13 +4,16 @@
 //! answers catch-up, lookups and queries on its own connection, so reads never wait behind a
 //! group commit (WAL lets them see the last committed state while the writer works).
 
+mod queries;
 mod schema;
+
+pub use queries::{AttendanceFilter, AttendanceRow};
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use gerbang_core::protocol::{LogBody, LogEntry};
-use gerbang_core::{EventRules, Millis, TicketRecord};
+use gerbang_core::{EventRules, Millis};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
@@ -117,30 +120,6 @@ impl Reader {
                 |r| r.get(0),
             )?;
             Ok(max.map_or(1, |m| m.saturating_add(1)))
-        })
-    }
-
-    /// Up to `limit` tickets of an event from number `first` on, in number order.
-    pub fn tickets(&self, event_id: u32, first: u32, limit: usize) -> Result<Vec<TicketRecord>> {
-        self.with(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT ticket_id, type_id, holder, barcode, valid_from, valid_until, revoked
-                 FROM tickets WHERE event_id = ?1 AND ticket_id >= ?2
-                 ORDER BY ticket_id LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![event_id, first, limit as i64], |r| {
-                Ok(TicketRecord {
-                    event_id,
-                    ticket_id: r.get(0)?,
-                    type_id: r.get(1)?,
-                    holder: r.get(2)?,
-                    barcode: r.get(3)?,
-                    valid_from: r.get::<_, Option<i64>>(4)?.map(Millis),
-                    valid_until: r.get::<_, Option<i64>>(5)?.map(Millis),
-                    revoked: r.get(6)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

@@ -74,8 +74,18 @@ CREATE TABLE pairing_codes (
 );
 ";
 
+/// 2026-11-24: indexes for the attendance log's filters, newest first. Each serves one filter
+/// with the keyset paging order (`seq` descending) after its equality, so a page reads only
+/// its own rows; the event's scans without a filter use `log_by_event_kind`.
+const ATTENDANCE_INDEXES: &str = "
+CREATE INDEX log_scans_by_gate ON log(event_id, gate, seq) WHERE kind = 'scan';
+CREATE INDEX log_scans_by_verdict ON log(event_id, official, seq) WHERE kind = 'scan';
+CREATE INDEX log_scans_by_time ON log(event_id, scanned_at) WHERE kind = 'scan';
+CREATE INDEX log_conflicts ON log(event_id, seq) WHERE conflict = 1;
+";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(INITIAL)])
+    Migrations::new(vec![M::up(INITIAL), M::up(ATTENDANCE_INDEXES)])
 }
 
 #[cfg(test)]

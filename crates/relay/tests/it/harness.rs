@@ -92,11 +92,15 @@ pub struct TestRelay {
 impl TestRelay {
     /// Starts a relay with event 1 ("Seminar Nasional"), its key, and ticket 1 to 10 known.
     pub async fn start() -> TestRelay {
+        TestRelay::start_at(gerbang_relay::system_clock).await
+    }
+
+    /// [`TestRelay::start`] with the relay's clock pinned (commit times, statistics).
+    pub async fn start_at(clock: fn() -> Millis) -> TestRelay {
         let dir = tempfile::tempdir().unwrap();
-        let relay = Relay::open(Config::new(Location::file(
-            dir.path().join("relay.sqlite3"),
-        )))
-        .unwrap();
+        let mut config = Config::new(Location::file(dir.path().join("relay.sqlite3")));
+        config.clock = clock;
+        let relay = Relay::open(config).unwrap();
         seed(&relay).await;
         relay.admin().set_active_event(EVENT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -170,8 +174,20 @@ impl Client {
         .await;
     }
 
-    /// The next protocol message; panics on close or after the deadline.
+    /// The next protocol message other than `stats`; panics on close or after the deadline.
+    /// Statistics are pushed whenever counts change, between any two other messages, so
+    /// tests about other messages skip them; tests about statistics use [`Client::recv_any`].
     pub async fn recv(&mut self) -> ServerMessage {
+        loop {
+            match self.recv_any().await {
+                ServerMessage::Stats { .. } => continue,
+                message => return message,
+            }
+        }
+    }
+
+    /// The next protocol message, `stats` included.
+    pub async fn recv_any(&mut self) -> ServerMessage {
         self.try_recv().await.expect("connection closed")
     }
 
@@ -191,10 +207,10 @@ impl Client {
         }
     }
 
-    /// Reads until a message matches, returning it.
+    /// Reads until a message matches, returning it (`stats` included).
     pub async fn until(&mut self, mut wanted: impl FnMut(&ServerMessage) -> bool) -> ServerMessage {
         loop {
-            let message = self.recv().await;
+            let message = self.recv_any().await;
             if wanted(&message) {
                 return message;
             }
@@ -233,4 +249,137 @@ pub fn scan(ticket_id: u32, gate: &str, at: Millis, local: VerdictKind) -> ScanR
         at,
         local,
     }
+}
+
+/// The HTTP API of a test relay.
+#[derive(Debug)]
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+/// A request body.
+#[derive(Debug)]
+pub enum Body {
+    Json(serde_json::Value),
+    Csv(&'static str),
+}
+
+impl Http {
+    pub fn new(relay: &TestRelay) -> Http {
+        Http {
+            base: format!("http://{}", relay.addr),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Body>,
+    ) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        // Paths are under /api/v1 unless they start at the root (/metrics).
+        let url = if path.starts_with("/metrics") {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/api/v1{path}", self.base)
+        };
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        match body {
+            Some(Body::Json(json)) => request.json(&json),
+            Some(Body::Csv(text)) => request
+                .header("content-type", "text/csv")
+                .body(text.to_owned()),
+            None => request,
+        }
+    }
+
+    /// Sends a request and returns the status and the JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Body>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .request(method, path, token, body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A GET whose body is not JSON: the status, the content type and the bytes.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (reqwest::StatusCode, String, Vec<u8>) {
+        let response = self.request("GET", path, token, None).send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
+    }
+}
+
+/// 2026-11-21 12:00 UTC, 19:00 in Jakarta: the pinned relay clock of tests that need exact
+/// times.
+pub const NOW: i64 = 1_795_262_400_000;
+
+pub fn fixed_clock() -> Millis {
+    Millis(NOW)
+}
+
+/// A scan of any code, in either direction.
+pub fn scan_of(code: &str, gate: &str, direction: Direction, at: i64) -> ScanRecord {
+    ScanRecord {
+        scan_id: uuid::Uuid::now_v7(),
+        event_id: EVENT,
+        code: code.to_owned(),
+        ticket_id: None,
+        gate: gate.into(),
+        direction,
+        at: Millis(at),
+        local: if direction == Direction::Exit {
+            VerdictKind::ExitRecorded
+        } else {
+            VerdictKind::Admitted
+        },
+    }
+}
+
+/// Uploads scans from `client` one after the other (pipelined) and returns their official
+/// verdicts, in order.
+pub async fn upload(client: &mut Client, scans: Vec<ScanRecord>) -> Vec<VerdictKind> {
+    let n = scans.len();
+    for scan in scans {
+        client.send(&ClientMessage::Scan { scan }).await;
+    }
+    let mut verdicts = Vec::with_capacity(n);
+    while verdicts.len() < n {
+        if let ServerMessage::Ack { official, .. } = client.recv().await {
+            verdicts.push(official.kind);
+        }
+    }
+    verdicts
 }

@@ -2,54 +2,9 @@
 
 use gerbang_core::protocol::{LogBody, Role, ServerMessage};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::{Client, TestRelay, EVENT};
-
-struct Http {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Http {
-    fn new(relay: &TestRelay) -> Http {
-        Http {
-            base: format!("http://{}/api/v1", relay.addr),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    /// Sends a request and returns the status and the JSON body (Null when empty).
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Body>,
-    ) -> (StatusCode, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request = match body {
-            Some(Body::Json(json)) => request.json(&json),
-            Some(Body::Csv(text)) => request
-                .header("content-type", "text/csv")
-                .body(text.to_owned()),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
-
-enum Body {
-    Json(Value),
-    Csv(&'static str),
-}
+use crate::{Body, Client, Http, TestRelay, EVENT};
 
 #[tokio::test]
 async fn administration_needs_an_admin_token() {

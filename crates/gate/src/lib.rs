@@ -21,5 +21,5 @@ pub mod wedge;
 pub use error::{Error, Result};
 pub use store::{
     Ack, Applied, Counters, Durability, ImportReport, Origin, Pairing, ScanOutcome, ScanRecord,
-    Store, StoredMessage, DEFAULT_DUPLICATE_WINDOW,
+    SnapshotApplied, Store, StoredMessage, DEFAULT_DUPLICATE_WINDOW,
 };

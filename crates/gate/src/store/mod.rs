@@ -9,6 +9,8 @@
 //! * `outbox`: the queue of scans for the relay, the relay cursor, the recent scans.
 //! * `remote`: what the relay sends: log entries applied with the cursor in one transaction,
 //!   acknowledgements of this gate's scans, operator messages.
+//! * `snapshot`: a snapshot from the relay replacing the gate's copy of an event, in one
+//!   transaction with the cursor, keeping the gate's own unsent scans.
 //! * `counters`: issued, admitted, exits, inside now and refused, per event and per gate.
 //! * `checkpoint`: the background thread that copies the WAL into the database file, so that
 //!   no scan waits for a checkpoint.
@@ -47,6 +49,7 @@ mod remote;
 mod scan;
 pub mod schema;
 mod setup;
+mod snapshot;
 mod tickets;
 
 use std::path::Path;
@@ -62,6 +65,7 @@ pub use outbox::ScanRecord;
 pub use remote::{Ack, Applied, StoredMessage};
 pub use scan::{Origin, ScanOutcome};
 pub use setup::Pairing;
+pub use snapshot::SnapshotApplied;
 pub use tickets::ImportReport;
 
 use crate::error::{Error, Result};

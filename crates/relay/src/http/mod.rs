@@ -2,8 +2,10 @@
 //!
 //! * this file: the router, the error shape, health, the WebSocket upgrade and pairing;
 //! * [`admin`]: the authenticated administration endpoints (events, tickets, devices).
+//! * [`snapshot`]: an event's snapshot, streamed, for devices that are new or far behind.
 
 mod admin;
+mod snapshot;
 
 use std::sync::Arc;
 
@@ -27,6 +29,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/api/v1/events/{event_id}/tickets",
             post(admin::import_tickets),
+        )
+        .route(
+            "/api/v1/events/{event_id}/snapshot",
+            get(snapshot::snapshot),
         )
         .route("/api/v1/pairing-codes", post(admin::create_pairing_code))
         .route("/api/v1/devices", get(admin::list_devices))

@@ -95,11 +95,15 @@ pub(crate) async fn snapshot(
 fn produce(snapshot: Snapshot, sink: ChunkSink) -> io::Result<()> {
     // Level 1: ticket lists compress almost as well as at the default level, at a fraction of
     // the relay's time (the relay may serve many gates at once).
-    let mut gzip = GzEncoder::new(sink, Compression::fast());
-    snapshot.write(&mut gzip).map_err(|e| match e {
+    let gzip = GzEncoder::new(sink, Compression::fast());
+    // Lines are written a field at a time; the compressor gets them in large pieces (it costs
+    // a call into it per write, however small).
+    let mut lines = io::BufWriter::with_capacity(CHUNK, gzip);
+    snapshot.write(&mut lines).map_err(|e| match e {
         crate::Error::Io(e) => e,
         other => io::Error::other(other.to_string()),
     })?;
+    let gzip = lines.into_inner().map_err(io::IntoInnerError::into_error)?;
     let mut sink = gzip.finish()?;
     sink.send()
 }

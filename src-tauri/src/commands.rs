@@ -31,7 +31,7 @@ pub async fn app_snapshot(
     state: State<'_, AppState>,
 ) -> Result<AppSnapshot> {
     let hosting = state.hosted.lock().await.as_ref().map(|h| Hosting {
-        url: h.public_url(),
+        url: h.public_url().to_owned(),
         listen: h.addr().to_string(),
     });
     let sync = state.station.status().borrow().clone();

@@ -26,9 +26,10 @@ use crate::dto::Prefs;
 pub const DATA_DIR_ENV: &str = "GERBANG_DATA_DIR";
 /// Where a hosted relay listens unless `GERBANG_RELAY_LISTEN` says otherwise.
 pub const LISTEN_ENV: &str = "GERBANG_RELAY_LISTEN";
-/// Plain ws:// is only served on loopback, so a hosted relay listens there by default.
+/// A hosted relay listens on every interface, so the hall's other laptops can reach it (over
+/// TLS, with the certificate pinned at pairing), on the relay's default port.
 pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8420);
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8420);
 /// Tickets of the demo event a first run creates.
 pub const DEMO_TICKETS_ENV: &str = "GERBANG_DEMO_TICKETS";
 
@@ -135,6 +136,7 @@ impl AppState {
             let relay = Hosted::start(HostConfig {
                 data_dir: self.data_dir.join("relay"),
                 listen,
+                tls: true,
                 demo_tickets: Some(demo_tickets),
             })
             .await
@@ -147,6 +149,7 @@ impl AppState {
             // Our own device on our own relay: keep it, only the port may have moved.
             Some(p) if relay.admin().knows_token(&p.token)? => Pairing {
                 relay: relay.local_url(),
+                fingerprint: relay.fingerprint().map(str::to_owned),
                 ..p
             },
             _ => {
@@ -155,7 +158,7 @@ impl AppState {
                 Pairing {
                     relay: relay.local_url(),
                     token,
-                    fingerprint: None,
+                    fingerprint: relay.fingerprint().map(str::to_owned),
                     device_name: name,
                 }
             }

@@ -58,7 +58,8 @@ impl Pending {
             SyncEvent::Alert { alert } => self.alerts.push(alert),
             SyncEvent::Message { message } => self.messages.push(message.into()),
             SyncEvent::Stats { stats } => self.stats = Some(stats),
-            SyncEvent::RemoteScan { .. } => {}
+            // The status shows the snapshot's progress; the counters come with the update.
+            SyncEvent::RemoteScan { .. } | SyncEvent::Snapshot { .. } => {}
         }
     }
 }

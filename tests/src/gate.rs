@@ -38,8 +38,27 @@ impl TestGate {
     /// A gate (or with `Role::Supervisor`, a supervisor screen) whose clock is off by
     /// `clock_skew` milliseconds.
     pub async fn start_as(relay: &TestRelay, name: &str, role: Role, clock_skew: i64) -> TestGate {
+        let options = GateOptions {
+            role,
+            clock_skew,
+            ..GateOptions::for_relay(relay)
+        };
+        TestGate::start_with(relay, name, options).await
+    }
+
+    /// A gate set up as `options` say.
+    pub async fn start_with(relay: &TestRelay, name: &str, options: GateOptions) -> TestGate {
+        let GateOptions {
+            role,
+            clock_skew,
+            fingerprint,
+            offline,
+        } = options;
         let (device, token) = relay.admin.create_device(name, role).unwrap();
         let proxy = FaultProxy::start(relay.addr).await;
+        if offline {
+            proxy.set(crate::proxy::Mode::Cut);
+        }
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("gate.sqlite3")).unwrap());
         store
@@ -49,10 +68,14 @@ impl TestGate {
                 allowed_types: vec![],
             })
             .unwrap();
+        let relay_url = match fingerprint {
+            Some(_) => proxy.relay_url_tls(),
+            None => proxy.relay_url(),
+        };
         let pairing = Pairing {
-            relay: proxy.relay_url(),
+            relay: relay_url,
             token,
-            fingerprint: None,
+            fingerprint,
             device_name: name.into(),
         };
         store.set_pairing(Some(&pairing)).unwrap();
@@ -128,6 +151,33 @@ impl TestGate {
                 (s.scan_id, (seq, official, s.conflict))
             })
             .collect()
+    }
+}
+
+/// How [`TestGate::start_with`] sets a gate up.
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    pub role: Role,
+    /// This gate's clock is the real one plus this (ms).
+    pub clock_skew: i64,
+    /// The fingerprint the gate pins; with `Some`, it reaches the relay with `wss://` (a wrong
+    /// one makes a gate that never gets in).
+    pub fingerprint: Option<String>,
+    /// Start with the gate's proxy cut, so a test can subscribe to its events before it first
+    /// reaches the relay (`proxy.heal()` lets it through).
+    pub offline: bool,
+}
+
+impl GateOptions {
+    /// A gate of `relay` as a person would pair it: over TLS with the relay's fingerprint when
+    /// it serves TLS.
+    pub fn for_relay(relay: &TestRelay) -> GateOptions {
+        GateOptions {
+            role: Role::Gate,
+            clock_skew: 0,
+            fingerprint: relay.fingerprint.clone(),
+            offline: false,
+        }
     }
 }
 

@@ -79,23 +79,55 @@ pub fn code(ticket_id: u32) -> String {
         .unwrap()
 }
 
+/// How a [`TestRelay`] is set up.
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    /// Serve TLS with a certificate made for the test.
+    pub tls: bool,
+    /// Tickets 1 to this many are in the log.
+    pub tickets: u32,
+    /// `Limits::snapshot_after`: tests set it low to send new gates to a snapshot.
+    pub snapshot_after: u64,
+}
+
+impl Default for RelayOptions {
+    fn default() -> RelayOptions {
+        RelayOptions {
+            tls: false,
+            tickets: 100,
+            snapshot_after: gerbang_relay::Limits::default().snapshot_after,
+        }
+    }
+}
+
 /// A relay on a temporary database, serving on 127.0.0.1 with a port from the OS, with the
 /// event, its key and tickets 1 to 100.
 #[derive(Debug)]
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub admin: Admin,
+    /// The certificate's fingerprint, when it serves TLS.
+    pub fingerprint: Option<String>,
     running: gerbang_relay::Running,
     _dir: tempfile::TempDir,
 }
 
 impl TestRelay {
     pub async fn start() -> TestRelay {
+        TestRelay::start_with(RelayOptions::default()).await
+    }
+
+    pub async fn start_with(options: RelayOptions) -> TestRelay {
         let dir = tempfile::tempdir().unwrap();
-        let relay = Relay::open(Config::new(Location::file(
-            dir.path().join("relay.sqlite3"),
-        )))
-        .unwrap();
+        let mut config = Config::new(Location::file(dir.path().join("relay.sqlite3")));
+        config.limits.snapshot_after = options.snapshot_after;
+        if options.tls {
+            config.tls = Some(
+                gerbang_relay::TlsIdentity::generate(&gerbang_relay::tls::default_names(&[]))
+                    .unwrap(),
+            );
+        }
+        let relay = Relay::open(config).unwrap();
         let writer = relay.writer();
         writer
             .append(LogBody::EventUpdated { event: event() })
@@ -107,11 +139,14 @@ impl TestRelay {
             })
             .await
             .unwrap();
-        for id in 1..=100 {
-            writer
-                .append(LogBody::TicketUpsert { ticket: ticket(id) })
-                .await
-                .unwrap();
+        // In batches of one transaction each, as an import does.
+        let ids: Vec<u32> = (1..=options.tickets).collect();
+        for batch in ids.chunks(10_000) {
+            let bodies = batch
+                .iter()
+                .map(|&id| LogBody::TicketUpsert { ticket: ticket(id) })
+                .collect();
+            writer.append_all(bodies).await.unwrap();
         }
         relay.admin().set_active_event(EVENT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,6 +154,7 @@ impl TestRelay {
         TestRelay {
             addr: running.addr,
             admin: running.admin.clone(),
+            fingerprint: running.fingerprint.clone(),
             running,
             _dir: dir,
         }
@@ -138,5 +174,10 @@ impl TestRelay {
 
     pub fn head(&self) -> u64 {
         self.admin.reader().head().unwrap()
+    }
+
+    /// The address gates use: `wss://` with TLS, else `ws://`.
+    pub fn url(&self) -> String {
+        self.running.address.clone()
     }
 }

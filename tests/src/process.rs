@@ -52,26 +52,34 @@ pub struct RelayProcess {
     pub child: Child,
     /// The first pairing code it printed.
     pub pairing_code: String,
+    /// The whole pairing text it printed (`gerbang://pair?...`).
+    pub pairing_text: String,
+    /// Its certificate's fingerprint, when it serves TLS.
+    pub fingerprint: Option<String>,
 }
 
 impl RelayProcess {
+    /// A relay serving plain ws/http (`--plain`, on loopback).
     pub fn start(data_dir: &Path) -> RelayProcess {
+        RelayProcess::start_with(data_dir, &["--plain"])
+    }
+
+    /// A relay serving TLS, as it does by default.
+    pub fn start_tls(data_dir: &Path) -> RelayProcess {
+        RelayProcess::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, flags: &[&str]) -> RelayProcess {
         let mut child = Command::new(binary("gerbang-relay"))
-            .args([
-                "--plain",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                "warn",
-                "--data-dir",
-            ])
+            .args(flags)
+            .args(["--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"])
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting gerbang-relay");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut pairing_code = String::new();
+        let mut pairing_text = String::new();
         // Blocking reads of a child that prints a few lines and then its address; if it dies
         // first, the pipe closes and the loop ends with a clear failure.
         let addr = loop {
@@ -79,22 +87,30 @@ impl RelayProcess {
                 .next()
                 .expect("gerbang-relay exited before saying where it listens")
                 .unwrap();
-            if let Some(code) = line.split("&code=").nth(1) {
-                pairing_code = code.trim().to_owned();
+            if let Some(at) = line.find(gerbang_core::pairing::PAIRING_PREFIX) {
+                pairing_text = line[at..].trim().to_owned();
             }
-            if let Some(rest) = line.strip_prefix("Gerbang relay listening on ws://") {
+            if let Some(rest) = line.strip_prefix("Gerbang relay listening on ") {
+                let rest = rest
+                    .strip_prefix("wss://")
+                    .or_else(|| rest.strip_prefix("ws://"))
+                    .expect("a ws:// or wss:// address");
                 break rest
                     .trim_end_matches(gerbang_core::protocol::WS_PATH)
                     .parse()
                     .unwrap();
             }
         };
+        let link = gerbang_core::pairing::PairingLink::parse(&pairing_text)
+            .expect("the relay printed a pairing text");
         // Keep draining its stdout so it never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         RelayProcess {
             addr,
             child,
-            pairing_code,
+            pairing_code: link.code,
+            fingerprint: link.fingerprint,
+            pairing_text,
         }
     }
 

@@ -73,6 +73,12 @@ impl FaultProxy {
         format!("ws://{}", self.addr)
     }
 
+    /// The same through TLS: the proxy forwards bytes, so the gate's TLS session is with the
+    /// relay itself.
+    pub fn relay_url_tls(&self) -> String {
+        format!("wss://{}", self.addr)
+    }
+
     pub fn set(&self, mode: Mode) {
         self.mode.send_replace(mode);
     }

@@ -7,6 +7,8 @@
 //! * [`base45`]: RFC 9285 text encoding, so a signed code fits QR alphanumeric mode.
 //! * [`rules`]: [`decide`], the check-in rules, shared by gates and the relay.
 //! * [`protocol`]: the JSON messages between gates and the relay.
+//! * [`snapshot`]: the snapshot format (JSON lines) a relay serves a device that is new or far
+//!   behind, and its checking reader.
 //! * [`pairing`]: the pairing text (`gerbang://pair?relay=...&code=...`) a relay shows gates.
 //! * [`import`]: the CSV ticket list, parsed and checked row by row (pure: any `Read`).
 //! * [`qr`]: rendering a code as a QR image (PNG, SVG) for printing and tests.
@@ -22,6 +24,7 @@ pub mod pairing;
 pub mod protocol;
 pub mod qr;
 pub mod rules;
+pub mod snapshot;
 pub mod ticket;
 pub mod time;
 

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! `relay` is the relay's base address (`ws://` or `wss://`, host and port, no path); `code` a
-//! one-time pairing code; `fp`, once the relay serves TLS, the SHA-256 fingerprint of its
+//! one-time pairing code; `fp`, for a `wss://` relay, the SHA-256 fingerprint of its TLS
 //! certificate in hex, which the gate pins. Parameters may come in any order; unknown ones are
 //! ignored so later versions can add some. A gate also accepts the relay address and the code
 //! separately (see [`PairingLink::new`]).
@@ -75,9 +75,16 @@ impl PairingLink {
                 .trim_end_matches('/')
                 .to_owned(),
             code: code.ok_or(PairingError::Missing("code"))?,
-            fingerprint: fingerprint.map(|f| f.to_ascii_lowercase()),
+            fingerprint: fingerprint.map(|f| normalize_fingerprint(&f)),
         };
         link.check()
+    }
+
+    /// The link with the relay certificate's fingerprint, given separately (64 hex digits in
+    /// any case; colons between byte pairs, as some tools print it, are ignored).
+    pub fn with_fingerprint(mut self, fingerprint: &str) -> Result<PairingLink, PairingError> {
+        self.fingerprint = Some(normalize_fingerprint(fingerprint));
+        self.check()
     }
 
     fn check(self) -> Result<PairingLink, PairingError> {
@@ -125,6 +132,11 @@ impl fmt::Display for PairingLink {
         }
         Ok(())
     }
+}
+
+/// A fingerprint as compared and stored: lower case, without surrounding space or colons.
+fn normalize_fingerprint(text: &str) -> String {
+    text.trim().replace(':', "").to_ascii_lowercase()
 }
 
 /// Decodes `%XX` escapes (a QR scanner app may have escaped the address); anything else is
@@ -192,5 +204,15 @@ mod tests {
         assert!(refuse("gerbang://pair?relay=ws://h:1&code=").contains("empty"));
         assert!(refuse("gerbang://pair?relay=wss://h:1&code=A&fp=12").contains("fingerprint"));
         assert!(PairingLink::new("ws://h:1/", " A ").is_ok());
+        let colons = vec!["AB"; 32].join(":");
+        let link = PairingLink::new("wss://h:1", "A")
+            .unwrap()
+            .with_fingerprint(&colons)
+            .unwrap();
+        assert_eq!(link.fingerprint, Some("ab".repeat(32)));
+        assert!(PairingLink::new("wss://h:1", "A")
+            .unwrap()
+            .with_fingerprint("abc")
+            .is_err());
     }
 }

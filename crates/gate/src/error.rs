@@ -36,6 +36,10 @@ pub enum Error {
     Invalid(String),
     #[error(transparent)]
     Import(#[from] ImportErrors),
+    #[error("the relay's snapshot is not valid: {0}")]
+    Snapshot(#[from] gerbang_core::snapshot::SnapshotError),
+    #[error("stopped before the end; nothing of it was kept")]
+    Cancelled,
     #[error("the gate could not start a background thread or read a file: {0}")]
     Io(#[from] std::io::Error),
     #[error("a stored value could not be read back ({0}); the gate's database may be damaged")]

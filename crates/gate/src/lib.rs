@@ -27,6 +27,6 @@ pub use error::{Error, Result};
 pub use station::Station;
 pub use store::{
     Ack, Applied, ArrivalBucket, Attendee, Counters, Durability, GateActivity, ImportReport,
-    LogFilter, LogRow, Origin, Pairing, ScanOutcome, ScanRecord, Store, StoredMessage,
-    DEFAULT_DUPLICATE_WINDOW,
+    LogFilter, LogRow, Origin, Pairing, ScanOutcome, ScanRecord, SnapshotApplied, Store,
+    StoredMessage, DEFAULT_DUPLICATE_WINDOW,
 };

@@ -198,6 +198,7 @@ fn stopped_status(store: &Store, relay: String) -> SyncStatus {
         last_error: None,
         refused: None,
         role: None,
+        snapshot: None,
     }
 }
 

@@ -13,6 +13,8 @@ pub enum Error {
     ShuttingDown,
     #[error("{0}")]
     Invalid(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -14,7 +14,7 @@ use crate::auth::{self, Device, Refusal};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::stats::Stats;
-use crate::store::Reader;
+use crate::store::{Location, Reader};
 use crate::writer::{Published, Writer};
 
 /// Limits that keep one client from hurting the others. Every refusal has a stable error code.
@@ -38,6 +38,15 @@ pub struct Limits {
     pub max_pending_acks: usize,
     /// Entries a connection may fall behind the live stream before it is disconnected.
     pub live_window: usize,
+    /// A client whose cursor is more than this many entries behind the log's head is told
+    /// `snapshot_needed` instead of being caught up entry by entry: a new gate on a relay
+    /// with a long log, or a gate back from a long absence. A snapshot is smaller (tickets as
+    /// they are now rather than every change, other events left out, compressed) and loads in
+    /// bulk.
+    pub snapshot_after: u64,
+    /// Snapshots being built at once, at most; more requests wait their turn. Each holds a read
+    /// transaction and a core compressing.
+    pub concurrent_snapshots: usize,
 }
 
 impl Default for Limits {
@@ -52,11 +61,16 @@ impl Default for Limits {
             catch_up_batch: 1_000,
             max_pending_acks: 4_096,
             live_window: 8_192,
+            snapshot_after: 50_000,
+            concurrent_snapshots: 2,
         }
     }
 }
 
 pub(crate) struct Shared {
+    /// Where the database is: snapshots open their own read connection, so a long download
+    /// never holds the shared reader.
+    pub location: Location,
     pub reader: Reader,
     pub writer: Writer,
     /// Devices and pairing codes change rarely and are not part of the event log; they use
@@ -79,6 +93,8 @@ pub(crate) struct Shared {
     pub stats: Arc<Stats>,
     /// Counters for `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// Permits for building snapshots (`Limits::concurrent_snapshots`).
+    pub snapshots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Shared {

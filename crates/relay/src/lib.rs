@@ -11,7 +11,7 @@
 //!   limits, connection counts.
 //! * [`auth`]: devices, tokens (stored as hashes), roles, one-time pairing codes.
 //! * [`http`]: the routes on the same port, one file per area (events and gates, tickets,
-//!   the attendance log, messages, metrics, administration).
+//!   the attendance log, messages, metrics, snapshots, administration).
 //! * [`stats`]: live statistics per event, counted from each commit, pushed when they change,
 //!   and capacity alerts.
 //! * [`metrics`]: operational counters for `GET /metrics` (Prometheus text format).
@@ -19,21 +19,25 @@
 //! * [`csv`]: RFC 4180 cells and ISO 8601 times for the attendance export.
 //! * [`embedded`]: hosting the relay inside another program (the desktop app).
 //! * [`demo`]: the demo event ("Seminar Nasional") a new relay can start with.
+//! * [`tls`]: the relay's certificate (made on first start, reused after) and its fingerprint;
+//!   `listener` runs TLS handshakes beside the accept loop.
 //!
 //! [`Relay::open`] starts the writer; [`Relay::serve`] accepts connections until told to stop.
 //! Tests run the real server in-process on `127.0.0.1:0`.
 
 pub mod auth;
+mod csv;
 pub mod demo;
 pub mod embedded;
-mod csv;
 pub mod error;
 mod http;
 pub mod hub;
+mod listener;
 mod metrics;
 mod print;
 mod stats;
 pub mod store;
+pub mod tls;
 pub mod writer;
 mod ws;
 
@@ -50,6 +54,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::{Error, Result};
 pub use hub::Limits;
 pub use store::Location;
+pub use tls::TlsIdentity;
 pub use writer::Writer;
 
 /// How to run a relay.
@@ -59,6 +64,9 @@ pub struct Config {
     pub limits: Limits,
     /// The clock; tests may pin it.
     pub clock: fn() -> Millis,
+    /// Serve https and wss with this certificate; `None` serves plain http and ws (for a relay
+    /// on loopback, or tests).
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Config {
@@ -67,6 +75,7 @@ impl Config {
             database,
             limits: Limits::default(),
             clock: system_clock,
+            tls: None,
         }
     }
 }
@@ -84,6 +93,7 @@ pub fn system_clock() -> Millis {
 pub struct Relay {
     shared: Arc<Shared>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    tls: Option<TlsIdentity>,
 }
 
 use hub::Shared;
@@ -109,10 +119,12 @@ impl Relay {
         let (writer, writer_thread) =
             Writer::start_observed(&config.database, publish.clone(), config.clock, hook)?;
         let active_event = reader.first_event_id()?.unwrap_or(0);
+        let snapshot_permits = config.limits.concurrent_snapshots.max(1);
         Ok(Relay {
             shared: Arc::new(Shared {
                 reader,
                 writer,
+                location: config.database.clone(),
                 devices: Mutex::new(devices),
                 publish,
                 connections: Arc::new(Mutex::new(HashMap::new())),
@@ -123,8 +135,10 @@ impl Relay {
                 revoked: broadcast::channel(64).0,
                 stats,
                 metrics,
+                snapshots: Arc::new(tokio::sync::Semaphore::new(snapshot_permits)),
             }),
             writer_thread: Some(writer_thread),
+            tls: config.tls,
         })
     }
 
@@ -154,16 +168,32 @@ impl Relay {
         }
     }
 
+    /// The address devices use for a relay listening on `addr`: `wss://` with TLS, else
+    /// `ws://` (the HTTP API is the same with `https://` or `http://`).
+    pub fn address(&self, addr: std::net::SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{addr}")
+    }
+
+    /// The fingerprint of the certificate the relay serves, when it serves TLS.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(TlsIdentity::fingerprint)
+    }
+
     /// Serves `listener` in a background task until [`Running::stop`].
     pub fn spawn(self, listener: TcpListener) -> Result<Running> {
         let addr = listener.local_addr()?;
         let admin = self.admin();
+        let address = self.address(addr);
+        let fingerprint = self.fingerprint().map(str::to_owned);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(self.serve(listener, async move {
             let _ = stopped.await;
         }));
         Ok(Running {
             addr,
+            address,
+            fingerprint,
             admin,
             stop,
             task,
@@ -189,17 +219,32 @@ impl Relay {
             shutdown.await;
             stop.cancel();
         });
-        // Small messages (acks, live entries) go out at once: without TCP_NODELAY, a second small
-        // write waits for the peer's delayed ACK (up to 40 ms on Linux).
-        let listener =
-            axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
-                }
-            });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await?;
+        let stopping = async move { token.cancelled().await };
+        match &self.tls {
+            Some(identity) => {
+                // TLS handshakes run beside the accept loop (see `listener`); each accepted
+                // socket gets TCP_NODELAY there.
+                let listener = listener::TlsListener::new(listener, identity.server_config()?)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopping)
+                    .await?;
+            }
+            None => {
+                // Small messages (acks, live entries) go out at once: without TCP_NODELAY, a
+                // second small write waits for the peer's delayed ACK (up to 40 ms on Linux).
+                let listener = axum::serve::ListenerExt::tap_io(
+                    listener,
+                    |stream: &mut tokio::net::TcpStream| {
+                        if let Err(e) = stream.set_nodelay(true) {
+                            tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
+                        }
+                    },
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopping)
+                    .await?;
+            }
+        }
         // Connections have been told to go; commit what is queued and stop the writer.
         self.shared.writer.stop().await;
         if let Some(thread) = self.writer_thread.take() {
@@ -217,12 +262,26 @@ impl Relay {
 pub struct Running {
     /// Where it listens.
     pub addr: std::net::SocketAddr,
+    /// The address devices use: `wss://host:port` or `ws://host:port`.
+    pub address: String,
+    /// The certificate's SHA-256 fingerprint (for the pairing text's `fp=`), with TLS.
+    pub fingerprint: Option<String>,
     pub admin: Admin,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
 }
 
 impl Running {
+    /// The pairing text for a one-time pairing code: this relay's address, the code, and with
+    /// TLS the certificate's fingerprint for the gate to pin.
+    pub fn pairing_link(&self, code: &str) -> gerbang_core::pairing::PairingLink {
+        gerbang_core::pairing::PairingLink {
+            relay: self.address.clone(),
+            code: code.to_owned(),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
     /// Stops accepting, closes every connection, commits what is queued, and waits for all of it.
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());

@@ -59,7 +59,17 @@ fn read_failed(error: &axum::Error, limit: usize) -> Close {
 pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     let outcome = Session::start(&mut socket, &shared).await;
     let close = match outcome {
-        Ok(mut session) => session.run(&mut socket, &shared).await,
+        Ok(Started::Live(mut session)) => session.run(&mut socket, &shared).await,
+        Ok(Started::SnapshotNeeded) => {
+            // Nothing went wrong: the client downloads the snapshot and comes back.
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1000,
+                    reason: Utf8Bytes::from_static("snapshot needed"),
+                })))
+                .await;
+            return;
+        }
         Err(close) => Some(close),
     };
     match close {
@@ -89,6 +99,34 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                 .await;
         }
     }
+}
+
+/// Why a client must start over from a snapshot instead of catching up from its cursor, if it
+/// must (see `docs/PROTOCOL.md`, section 4.2).
+fn snapshot_reason(cursor: u64, head: u64, event_id: u32, limit: u64) -> Option<String> {
+    if cursor > head {
+        // The client has applied entries this log does not have: the relay's database was
+        // replaced or restored. Its copy cannot be patched.
+        Some(format!(
+            "your cursor {cursor} is ahead of this relay's log (head {head}): the relay's data \
+             was reset or restored, so your copy must be replaced"
+        ))
+    } else if event_id != 0 && head - cursor > limit {
+        Some(format!(
+            "cursor {cursor} is {} entries behind; a snapshot is faster",
+            head - cursor
+        ))
+    } else {
+        None
+    }
+}
+
+/// How a connection goes on after `hello`.
+enum Started {
+    /// Caught up: the live session.
+    Live(Box<Session>),
+    /// Told `snapshot_needed`; the connection ends normally.
+    SnapshotNeeded,
 }
 
 /// Close reasons are limited to 123 bytes by RFC 6455.
@@ -121,7 +159,7 @@ struct Session {
 }
 
 impl Session {
-    async fn start(socket: &mut WebSocket, shared: &Arc<Shared>) -> Result<Session, Close> {
+    async fn start(socket: &mut WebSocket, shared: &Arc<Shared>) -> Result<Started, Close> {
         let limits = &shared.limits;
         let first = match timeout(limits.hello_timeout, socket.recv()).await {
             Err(_) => {
@@ -186,32 +224,30 @@ impl Session {
             .reader
             .head()
             .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
-        if cursor > head {
-            // The client has applied entries this log does not have: the relay's database was
-            // replaced or restored. Its cache cannot be patched; it must start from a snapshot.
-            let event_id = shared.active_event();
-            send(socket, &ServerMessage::SnapshotNeeded {
-                reason: format!("your cursor {cursor} is ahead of this relay's log (head {head}); the relay's data was reset"),
-                url: format!("/api/v1/events/{event_id}/snapshot"),
-                head,
-            })
-            .await?;
-            return Err(Close::new(
-                ErrorCode::InvalidMessage,
-                "cursor ahead of the relay's log",
-            ));
-        }
+        let event_id = shared.active_event();
         let welcome = ServerMessage::Welcome {
             server_time: (shared.clock)(),
             device_id: device.id.clone(),
             device_name: device.name.clone(),
             role: device.role,
-            event_id: shared.active_event(),
+            event_id,
             cursor,
             head,
         };
         send(socket, &welcome).await?;
         let gauge = shared.metrics.connected(device.role);
+        if let Some(reason) = snapshot_reason(cursor, head, event_id, limits.snapshot_after) {
+            send(
+                socket,
+                &ServerMessage::SnapshotNeeded {
+                    reason,
+                    url: gerbang_core::snapshot::snapshot_path(event_id),
+                    head,
+                },
+            )
+            .await?;
+            return Ok(Started::SnapshotNeeded);
+        }
         let mut session = Session {
             device,
             _slot: slot,
@@ -229,7 +265,7 @@ impl Session {
         for notice in shared.stats.current() {
             session.notify(socket, shared, &notice).await?;
         }
-        Ok(session)
+        Ok(Started::Live(Box::new(session)))
     }
 
     /// Sends a statistics or alert notice if this connection wants it and has not sent the
@@ -587,6 +623,29 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn snapshots_are_for_cursors_ahead_of_the_log_or_too_far_behind_it() {
+        let reason = |cursor, head, event| snapshot_reason(cursor, head, event, 100);
+        // Caught up, a little behind, exactly at the limit: catch-up.
+        assert_eq!(reason(500, 500, 7), None);
+        assert_eq!(reason(450, 500, 7), None);
+        assert_eq!(reason(400, 500, 7), None);
+        assert_eq!(reason(0, 100, 7), None);
+        // More than the limit behind, a new device included.
+        assert_eq!(
+            reason(399, 500, 7).as_deref(),
+            Some("cursor 399 is 101 entries behind; a snapshot is faster")
+        );
+        assert!(reason(0, 101, 7).is_some());
+        // No event yet: there is nothing to take a snapshot of, so the log it is.
+        assert_eq!(reason(0, 5_000, 0), None);
+        // Ahead of the log: always.
+        assert!(reason(501, 500, 7)
+            .unwrap()
+            .contains("ahead of this relay's log"));
+        assert!(reason(1, 0, 0).is_some());
+    }
 
     #[test]
     fn token_bucket_allows_a_burst_then_the_rate() {

@@ -3,9 +3,9 @@
 use futures_util::{SinkExt, StreamExt};
 use gerbang_core::protocol::{self, AlertKind, ErrorCode, LogBody, Role};
 use gerbang_core::VerdictKind;
-use gerbang_e2e::gate::{assert_same_view, settled_in, TestGate};
+use gerbang_e2e::gate::{assert_same_view, settled_in, GateOptions, TestGate};
 use gerbang_e2e::proxy::Mode;
-use gerbang_e2e::{code, TestRelay, DEADLINE};
+use gerbang_e2e::{code, RelayOptions, TestRelay, DEADLINE, EVENT};
 use gerbang_gate::sync::{LinkState, SyncEvent};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
@@ -142,7 +142,7 @@ async fn two_gates_admit_one_ticket_while_a_is_cut_off_and_the_later_is_a_confli
     // Every cache holds the relay's view, counters included: one admission, not two.
     for gate in [&a, &b] {
         assert_same_view(&gate.name, &gate.settled(), &scans);
-        let counters = gate.store.counters(gerbang_e2e::EVENT, None).unwrap();
+        let counters = gate.store.counters(EVENT, None).unwrap();
         assert_eq!(
             (counters.admitted, counters.inside_now, counters.refused),
             (1, 1, 1),
@@ -156,6 +156,123 @@ async fn two_gates_admit_one_ticket_while_a_is_cut_off_and_the_later_is_a_confli
         (VerdictKind::Admitted, Some(VerdictKind::AlreadyUsed), true),
         "A keeps what it decided and learns the official verdict"
     );
+    relay.stop().await;
+}
+
+/// Scenario 6 on a log longer than the relay's snapshot limit, over TLS through the fault
+/// proxy: a gate that pairs late is sent to a snapshot (downloaded over HTTPS, pinned), catches
+/// up what came after it from the log, then follows live. Its copy is the relay's view and
+/// decides as the gate that followed the log all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_that_pairs_late_on_a_long_log_starts_from_a_snapshot_then_catches_up_and_goes_live()
+{
+    let relay = TestRelay::start_with(RelayOptions {
+        tls: true,
+        snapshot_after: 50,
+        ..RelayOptions::default()
+    })
+    .await;
+    let a = TestGate::start(&relay, "Pintu A").await;
+    a.wait_online().await;
+    for t in 1..=30 {
+        a.scan(&code(t));
+    }
+    a.engine
+        .send_message(None, "Pintu C dibuka jam 19.30")
+        .unwrap();
+    relay
+        .admin
+        .writer()
+        .append(LogBody::TicketRevoked {
+            event_id: EVENT,
+            ticket_id: 40,
+        })
+        .await
+        .unwrap();
+    let store = std::sync::Arc::clone(&a.store);
+    gerbang_e2e::eventually("the message to come back to A", || {
+        !store.messages(1).unwrap().is_empty()
+    })
+    .await;
+    let head = relay.head();
+    assert!(head > 50, "a log longer than the limit: {head}");
+    a.wait_synced(head).await;
+
+    // C starts cut off, so that it listens before it first reaches the relay.
+    let options = GateOptions {
+        offline: true,
+        ..GateOptions::for_relay(&relay)
+    };
+    let c = TestGate::start_with(&relay, "Pintu C", options).await;
+    let mut events = c.engine.subscribe();
+    c.proxy.heal();
+    let applied = next_event(&mut events, |e| match e {
+        SyncEvent::Snapshot { applied } => Some(applied.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (
+            applied.event_id,
+            applied.tickets,
+            applied.scans,
+            applied.outbox
+        ),
+        (EVENT, 100, 30, 0)
+    );
+    assert!(applied.cursor >= head);
+    c.wait_online().await;
+    assert_eq!(c.store.active_event().unwrap(), Some(EVENT));
+
+    // Cut off a while: what happens meanwhile is caught up from the log, not a snapshot.
+    c.proxy.set(Mode::Cut);
+    c.wait_status("offline", |s| s.state == LinkState::Offline)
+        .await;
+    for t in 31..=40 {
+        a.scan(&code(t));
+    }
+    a.wait_synced(relay.head()).await;
+    c.proxy.heal();
+    c.wait_synced(relay.head()).await;
+    c.wait_online().await;
+    while let Ok(event) = events.try_recv() {
+        assert!(
+            !matches!(event, SyncEvent::Snapshot { .. }),
+            "a second snapshot: {event:?}"
+        );
+    }
+
+    // Then live.
+    let later = a.scan(&code(41));
+    let seen = next_event(&mut events, |e| match e {
+        SyncEvent::RemoteScan { scan } if scan.scan_id == later.scan_id => Some(scan.gate.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(seen, "Pintu A");
+
+    // C's copy is the relay's view, counts as A's, and decides like A.
+    let head = relay.head();
+    a.wait_synced(head).await;
+    c.wait_synced(head).await;
+    let log = settled_in(&relay.log());
+    assert_same_view(&c.name, &c.settled(), &log);
+    assert_eq!(
+        c.store.counters(EVENT, None).unwrap(),
+        a.store.counters(EVENT, None).unwrap()
+    );
+    for t in [1, 40, 41, 99, 100] {
+        assert_eq!(
+            c.store.ticket(EVENT, t).unwrap(),
+            a.store.ticket(EVENT, t).unwrap()
+        );
+    }
+    assert_eq!(c.store.messages(10).unwrap(), a.store.messages(10).unwrap());
+    let used = c.scan(&code(5));
+    assert_eq!(used.verdict.kind, VerdictKind::AlreadyUsed);
+    assert_eq!(c.scan(&code(40)).verdict.kind, VerdictKind::Revoked);
+    assert_eq!(c.scan(&code(77)).verdict.kind, VerdictKind::Admitted);
+    c.wait_synced(relay.head()).await;
     relay.stop().await;
 }
 
@@ -203,15 +320,9 @@ async fn a_gate_that_pairs_late_catches_up_and_then_sees_live_scans() {
         .unwrap();
 
     // Caught up: the event, its tickets and every earlier scan, and it follows the event.
-    assert_eq!(store.active_event().unwrap(), Some(gerbang_e2e::EVENT));
-    assert_eq!(
-        store.counters(gerbang_e2e::EVENT, None).unwrap().issued,
-        100
-    );
-    assert_eq!(
-        store.counters(gerbang_e2e::EVENT, None).unwrap().admitted,
-        30
-    );
+    assert_eq!(store.active_event().unwrap(), Some(EVENT));
+    assert_eq!(store.counters(EVENT, None).unwrap().issued, 100);
+    assert_eq!(store.counters(EVENT, None).unwrap().admitted, 30);
     for outcome in &early {
         assert!(store.scan(outcome.scan_id).unwrap().is_some());
     }

@@ -1,7 +1,9 @@
 //! End-to-end: a real relay, gates with their own SQLite files and sync engines, fault proxies
-//! between them, and the real binaries where a process must die. Each scenario asserts exact
-//! outcomes; every wait is on a condition, with a deadline.
+//! between them (plain, and TLS with the relay's certificate pinned), and the real binaries
+//! where a process must die. Each scenario asserts exact outcomes; every wait is on a
+//! condition, with a deadline.
 
 mod chaos;
 mod crashes;
 mod gates;
+mod secure;

@@ -140,3 +140,31 @@ pub(crate) fn count_revocation(conn: &Connection, event_id: u32) -> Result<()> {
     .execute([event_id])?;
     Ok(())
 }
+
+/// Recounts admissions, exits, people inside and refusals from the scan log, for one event or
+/// (with `None`) every event; call in the transaction that changed the scans wholesale (a
+/// snapshot). A scan counts by the relay's verdict once known, else by the gate's own, as the
+/// incremental counts do; inside now is admissions less exits, never below 0.
+pub(crate) fn recount_scans(conn: &Connection, event_id: Option<u32>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO event_counters (event_id, admitted, exits, inside_now, refused)
+         SELECT e.event_id, coalesce(s.admitted, 0), coalesce(s.exits, 0),
+                max(0, coalesce(s.admitted, 0) - coalesce(s.exits, 0)), coalesce(s.refused, 0)
+         FROM events AS e
+         LEFT JOIN (
+             SELECT event_id,
+                    sum(k = 'admitted') AS admitted,
+                    sum(k = 'exit_recorded') AS exits,
+                    sum(k NOT IN ('admitted', 'exit_recorded')) AS refused
+             FROM (SELECT event_id, coalesce(official, kind) AS k FROM scans
+                   WHERE ?1 IS NULL OR event_id = ?1)
+             GROUP BY event_id
+         ) AS s ON s.event_id = e.event_id
+         WHERE ?1 IS NULL OR e.event_id = ?1
+         ON CONFLICT (event_id) DO UPDATE SET
+             admitted = excluded.admitted, exits = excluded.exits,
+             inside_now = excluded.inside_now, refused = excluded.refused",
+    )?
+    .execute([event_id])?;
+    Ok(())
+}

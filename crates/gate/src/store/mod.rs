@@ -11,6 +11,8 @@
 //!   acknowledgements of this gate's scans, operator messages.
 //! * `attendance`: the attendance log for people: filters, pages, CSV export, arrivals over
 //!   time and per-gate activity for the dashboard.
+//! * `snapshot`: a snapshot from the relay replacing the gate's copy of an event, in one
+//!   transaction with the cursor, keeping the gate's own unsent scans.
 //! * `counters`: issued, admitted, exits, inside now and refused, per event and per gate.
 //! * `checkpoint`: the background thread that copies the WAL into the database file, so that
 //!   no scan waits for a checkpoint.
@@ -50,6 +52,7 @@ mod remote;
 mod scan;
 pub mod schema;
 mod setup;
+mod snapshot;
 mod tickets;
 
 use std::path::Path;
@@ -68,6 +71,7 @@ pub use outbox::ScanRecord;
 pub use remote::{Ack, Applied, StoredMessage};
 pub use scan::{Origin, ScanOutcome};
 pub use setup::Pairing;
+pub use snapshot::SnapshotApplied;
 pub use tickets::ImportReport;
 
 use crate::error::{Error, Result};

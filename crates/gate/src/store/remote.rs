@@ -93,36 +93,8 @@ impl Store {
                     if settle(&tx, &ack).map_err(in_entry)? {
                         applied.own_scans += 1;
                     } else {
-                        tx.prepare_cached(
-                            "INSERT INTO scans (scan_id, event_id, ticket_id, code, gate,
-                                                direction, at, kind, reason, holder, seq,
-                                                official, conflict, origin)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                                     'remote')",
-                        )?
-                        .execute(params![
-                            scan.scan_id,
-                            scan.event_id,
-                            scan.ticket_id,
-                            scan.code,
-                            scan.gate,
-                            scan.direction.as_str(),
-                            scan.at.0,
-                            scan.local.as_str(),
-                            official.reason,
-                            official.holder,
-                            entry.seq,
-                            official.kind.as_str(),
-                            conflict.is_some(),
-                        ])
-                        .map_err(|e| {
-                            in_entry(match e.sqlite_error_code() {
-                                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Invalid(
-                                    format!("the scan's event {} is not known here", scan.event_id),
-                                ),
-                                _ => e.into(),
-                            })
-                        })?;
+                        insert_remote_scan(&tx, entry.seq, scan, official, conflict.is_some())
+                            .map_err(in_entry)?;
                         counters::count_scan(&tx, scan.event_id, official.kind)?;
                         applied.remote_scans.push(ScanRecord {
                             scan_id: scan.scan_id,
@@ -171,21 +143,7 @@ impl Store {
                     setup::put_event(&tx, event)?;
                     setup_changed = true;
                 }
-                LogBody::Message { message } => {
-                    tx.prepare_cached(
-                        "INSERT INTO messages (message_id, seq, sender, recipient, text, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (message_id) DO NOTHING",
-                    )?
-                    .execute(params![
-                        message.message_id,
-                        entry.seq,
-                        message.from,
-                        message.to,
-                        message.text,
-                        message.at.0,
-                    ])?;
-                }
+                LogBody::Message { message } => insert_message(&tx, entry.seq, message)?,
             }
             cursor = entry.seq;
             applied.entries += 1;
@@ -244,9 +202,66 @@ impl Store {
     }
 }
 
+/// Records a scan made at another gate, as the relay logged it, without counting it (the
+/// caller counts: one at a time for entries, all at once for a snapshot).
+pub(crate) fn insert_remote_scan(
+    conn: &Connection,
+    seq: u64,
+    scan: &gerbang_core::protocol::ScanRecord,
+    official: &gerbang_core::Verdict,
+    conflict: bool,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO scans (scan_id, event_id, ticket_id, code, gate, direction, at, kind,
+                            reason, holder, seq, official, conflict, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'remote')",
+    )?
+    .execute(params![
+        scan.scan_id,
+        scan.event_id,
+        scan.ticket_id,
+        scan.code,
+        scan.gate,
+        scan.direction.as_str(),
+        scan.at.0,
+        scan.local.as_str(),
+        official.reason,
+        official.holder,
+        seq,
+        official.kind.as_str(),
+        conflict,
+    ])
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Invalid(format!(
+            "the scan's event {} is not known here",
+            scan.event_id
+        )),
+        _ => e.into(),
+    })?;
+    Ok(())
+}
+
+/// Keeps an operator message (once per message id).
+pub(crate) fn insert_message(conn: &Connection, seq: u64, message: &OperatorMessage) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO messages (message_id, seq, sender, recipient, text, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (message_id) DO NOTHING",
+    )?
+    .execute(params![
+        message.message_id,
+        seq,
+        message.from,
+        message.to,
+        message.text,
+        message.at.0,
+    ])?;
+    Ok(())
+}
+
 /// Gives a scan the gate already has the relay's verdict and takes it out of the outbox.
 /// Returns false when the gate does not have the scan.
-fn settle(conn: &Connection, ack: &Ack) -> Result<bool> {
+pub(crate) fn settle(conn: &Connection, ack: &Ack) -> Result<bool> {
     let found = conn
         .prepare_cached("SELECT event_id, kind, official FROM scans WHERE scan_id = ?1")?
         .query_row([ack.scan_id], |row| {

@@ -36,7 +36,7 @@ pub struct ImportReport {
 
 /// A load of at least this many tickets rebuilds the name index once at the end instead of
 /// updating it row by row (see [`load`]).
-const BULK_REINDEX_MIN: usize = 10_000;
+pub(crate) const BULK_REINDEX_MIN: usize = 10_000;
 
 impl Store {
     /// Adds or updates tickets of an event, all in one transaction: on any error nothing is
@@ -285,7 +285,7 @@ pub(crate) fn load(
 
 /// The page cache during a load, in KiB (negated, as `PRAGMA cache_size` takes it): enough for
 /// a million tickets with their indexes.
-const BULK_CACHE_KIB: i64 = -512 * 1024;
+pub(crate) const BULK_CACHE_KIB: i64 = -512 * 1024;
 
 fn load_in_transaction(
     conn: &mut Connection,
@@ -316,22 +316,29 @@ fn load_in_transaction(
         loaded += 1;
     }
     if let Some(triggers) = triggers {
-        tx.execute(
-            "INSERT INTO tickets_fts (tickets_fts) VALUES ('rebuild')",
-            [],
-        )?;
-        for sql in triggers {
-            tx.execute_batch(&sql)?;
-        }
+        rebuild_fts(&tx, triggers)?;
     }
     counters::recount_issued(&tx, event_id)?;
     tx.commit()?;
     Ok(loaded)
 }
 
+/// Rebuilds the name index from the tickets and puts back the triggers that keep it in step
+/// (as [`drop_fts_triggers`] returned them).
+pub(crate) fn rebuild_fts(conn: &Connection, triggers: Vec<String>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO tickets_fts (tickets_fts) VALUES ('rebuild')",
+        [],
+    )?;
+    for sql in triggers {
+        conn.execute_batch(&sql)?;
+    }
+    Ok(())
+}
+
 /// Drops the triggers that keep `tickets_fts` in step with `tickets`, returning the SQL that
 /// recreates them.
-fn drop_fts_triggers(conn: &Connection) -> Result<Vec<String>> {
+pub(crate) fn drop_fts_triggers(conn: &Connection) -> Result<Vec<String>> {
     let triggers: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, sql FROM sqlite_schema

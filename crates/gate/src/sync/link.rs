@@ -13,21 +13,19 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use gerbang_core::protocol::{
     self, ClientMessage, DeviceToken, ErrorCode, LogEntry, ServerMessage, LINK_TIMEOUT,
-    PING_INTERVAL, WS_PATH,
+    PING_INTERVAL,
 };
 use gerbang_core::Millis;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::transport::Socket;
 use super::{Command, LinkState, Shared, SyncEvent};
 use crate::store::{Ack, ScanRecord, Store};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = SplitSink<Socket, Message>;
 type Stream = SplitStream<Socket>;
 
@@ -43,6 +41,11 @@ pub(super) enum End {
     Stopped,
     /// The relay refused the device for a reason retrying cannot fix.
     Refused { code: ErrorCode, message: String },
+    /// The gate cannot connect as it is paired (a `wss://` relay without a fingerprint, a
+    /// plain address that is not this machine): a person must pair it again.
+    Unusable(String),
+    /// The relay said `snapshot_needed`: download the snapshot at `url`, then reconnect.
+    Snapshot { url: String, reason: String },
     /// Anything else: the engine retries after a pause. The text is for people.
     Failed(String),
 }
@@ -127,13 +130,23 @@ impl Session<'_> {
                 message = stream.next() => {
                     last_heard = Instant::now();
                     let mut burst = vec![received(message)?];
+                    // A close right behind the last messages (an error, `snapshot_needed`)
+                    // ends the link only after those messages are handled.
+                    let mut closed = None;
                     while burst.len() < BURST {
-                        match stream.next().now_or_never() {
-                            Some(message) => burst.push(received(message)?),
+                        match stream.next().now_or_never().map(received) {
+                            Some(Ok(message)) => burst.push(message),
+                            Some(Err(end)) => {
+                                closed = Some(end);
+                                break;
+                            }
                             None => break,
                         }
                     }
                     self.handle(burst, &mut sink).await?;
+                    if let Some(end) = closed {
+                        return Err(end);
+                    }
                 }
                 _ = tick.tick() => {
                     if last_heard.elapsed() >= LINK_TIMEOUT {
@@ -161,27 +174,23 @@ impl Session<'_> {
 
     /// Opens the WebSocket; `None` when stopped while connecting.
     async fn connect(&self) -> Result<Option<Socket>, End> {
-        let relay = &self.shared.config.pairing.relay;
-        if relay.starts_with("wss://") {
-            return Err(End::Failed(format!(
-                "{relay} needs TLS, which this build does not have yet; pair with a ws:// address"
-            )));
-        }
-        let url = format!("{relay}{WS_PATH}");
+        let transport = match &self.shared.transport {
+            Ok(transport) => transport,
+            Err(unusable) => return Err(End::Unusable(unusable.to_string())),
+        };
+        let relay = transport.relay();
         let config = WebSocketConfig::default()
             .max_message_size(Some(protocol::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(protocol::MAX_MESSAGE_BYTES));
-        let connect =
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
         tokio::select! {
             () = self.shared.stop.cancelled() => Ok(None),
-            result = tokio::time::timeout(LINK_TIMEOUT, connect) => match result {
+            result = tokio::time::timeout(LINK_TIMEOUT, transport.connect(config)) => match result {
                 Err(_) => Err(End::Failed(format!(
                     "the relay at {relay} did not answer within {} seconds",
                     LINK_TIMEOUT.as_secs()
                 ))),
-                Ok(Err(e)) => Err(End::Failed(format!("could not connect to the relay at {relay}: {e}"))),
-                Ok(Ok((socket, _))) => Ok(Some(socket)),
+                Ok(Err(e)) => Err(End::Failed(e)),
+                Ok(Ok(socket)) => Ok(Some(socket)),
             }
         }
     }
@@ -234,10 +243,11 @@ impl Session<'_> {
                 Ok(())
             }
             Some(ServerMessage::Error { code, message }) => Err(refusal(code, message)),
-            Some(ServerMessage::SnapshotNeeded { reason, .. }) => Err(End::Failed(format!(
-                "the relay's log does not continue this gate's copy ({reason}); the gate needs \
-                 a fresh copy, which this build cannot download yet: start it with a new data file"
-            ))),
+            // Said in place of `welcome` (as the first relays did for a cursor ahead of the
+            // log), it means the same.
+            Some(ServerMessage::SnapshotNeeded { url, reason, .. }) => {
+                Err(End::Snapshot { url, reason })
+            }
             Some(other) => Err(End::Failed(format!(
                 "the relay answered hello with {:?} instead of welcome",
                 other.type_name()
@@ -306,7 +316,10 @@ impl Session<'_> {
                         return Err(End::Failed(format!("the relay reported {code}: {message}")));
                     }
                 }
-                ServerMessage::Welcome { .. } | ServerMessage::SnapshotNeeded { .. } => {
+                ServerMessage::SnapshotNeeded { url, reason, .. } => {
+                    return Err(End::Snapshot { url, reason });
+                }
+                ServerMessage::Welcome { .. } => {
                     return Err(End::Failed(format!(
                         "the relay sent {:?} in the middle of a session",
                         message.type_name()

@@ -22,6 +22,9 @@
 pub mod backoff;
 mod link;
 pub mod pairing;
+mod snapshot;
+pub mod tls;
+pub mod transport;
 
 use std::sync::Arc;
 
@@ -136,6 +139,31 @@ pub struct SyncStatus {
     pub refused: Option<ErrorCode>,
     /// The role the relay gave this device, from its last `welcome`.
     pub role: Option<gerbang_core::protocol::Role>,
+    /// A snapshot on its way in, while it is (see [`SnapshotProgress`]).
+    pub snapshot: Option<SnapshotProgress>,
+}
+
+/// How far a snapshot download has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SnapshotProgress {
+    pub stage: SnapshotStage,
+    /// Downloading: compressed bytes received. Applying: items (tickets, scans, ...) applied.
+    pub done: u64,
+    /// Downloading: the download's size, when the relay says it (it streams snapshots, so
+    /// usually not). Applying: the items in the snapshot.
+    pub total: Option<u64>,
+}
+
+/// The two halves of taking in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum SnapshotStage {
+    /// Receiving it from the relay; the gate scans as usual meanwhile.
+    Downloading,
+    /// Loading it into the database in one transaction; scans wait until it is done.
+    Applying,
 }
 
 /// Something the relay told the gate, for the UI.
@@ -163,6 +191,11 @@ pub enum SyncEvent {
     },
     Message {
         message: OperatorMessage,
+    },
+    /// The gate took in a snapshot from the relay (it was new, or far behind) and catches up
+    /// from its `seq`.
+    Snapshot {
+        applied: crate::store::SnapshotApplied,
     },
 }
 
@@ -203,6 +236,8 @@ const EVENT_QUEUE: usize = 1024;
 struct Shared {
     store: Arc<Store>,
     config: SyncConfig,
+    /// How to reach the relay, or why its address cannot be used (checked once, at start).
+    transport: Result<transport::Transport, transport::AddressError>,
     status: watch::Sender<SyncStatus>,
     events: broadcast::Sender<SyncEvent>,
     outbox: Notify,
@@ -247,11 +282,15 @@ impl SyncEngine {
             last_error: None,
             refused: None,
             role: None,
+            snapshot: None,
         });
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let transport =
+            transport::Transport::new(&config.pairing.relay, config.pairing.fingerprint.as_deref());
         let shared = Arc::new(Shared {
             store,
+            transport,
             config,
             status,
             events,
@@ -328,12 +367,17 @@ impl Drop for SyncEngine {
 /// The engine's task: links, one after the other, with backoff between them.
 async fn run(shared: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
     let mut backoff = backoff::Backoff::new(shared.config.backoff);
+    // Set by a snapshot just applied: the next link goes at once, without a pause, unless it
+    // too ends in a snapshot (a relay that keeps asking is not asked again without a pause).
+    let mut after_snapshot = false;
     loop {
         shared.update(|s| s.state = LinkState::Connecting);
         let outcome = link::run(&shared, &mut commands).await;
         if outcome.welcomed {
             backoff.reset();
         }
+        let snapshot_again = after_snapshot;
+        after_snapshot = false;
         match outcome.end {
             link::End::Stopped => break,
             link::End::Refused { code, message } => {
@@ -347,12 +391,48 @@ async fn run(shared: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
                 shared.stop.cancelled().await;
                 break;
             }
+            link::End::Unusable(message) => {
+                tracing::warn!("this gate cannot connect as paired: {message}");
+                shared.update(|s| {
+                    s.state = LinkState::Refused;
+                    s.last_error = Some(message);
+                });
+                shared.stop.cancelled().await;
+                break;
+            }
             link::End::Failed(error) => {
                 tracing::info!("link to the relay ended: {error}");
                 shared.update(|s| {
                     s.state = LinkState::Offline;
                     s.last_error = Some(error);
                 });
+            }
+            link::End::Snapshot { url, reason } => {
+                tracing::info!("the relay sends this gate to a snapshot: {reason}");
+                match snapshot::fetch(&shared, &url).await {
+                    Ok(None) => break,
+                    Ok(Some(applied)) => {
+                        tracing::info!(
+                            tickets = applied.tickets,
+                            scans = applied.scans,
+                            cursor = applied.cursor,
+                            "snapshot applied"
+                        );
+                        // No subscriber is not an error.
+                        let _ = shared.events.send(SyncEvent::Snapshot { applied });
+                        if !snapshot_again {
+                            after_snapshot = true;
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!("the snapshot failed: {error}");
+                        shared.update(|s| {
+                            s.state = LinkState::Offline;
+                            s.last_error = Some(error);
+                        });
+                    }
+                }
             }
         }
         let pause = backoff.next_delay();

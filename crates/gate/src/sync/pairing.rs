@@ -1,10 +1,14 @@
 //! Pairing from the gate's side: exchange a one-time code for a device token over the relay's
 //! HTTP API (`POST /api/v1/pair`), and keep what the gate needs to connect later.
+//!
+//! Over `https://` the relay's certificate is pinned from the first request on: the pairing
+//! text's `fp` is checked before the code or the device token crosses the network.
 
 use gerbang_core::pairing::PairingLink;
 use gerbang_core::protocol::Role;
 use serde::{Deserialize, Serialize};
 
+use super::transport::{AddressError, Transport};
 use crate::store::{Pairing, Store};
 
 /// Why pairing failed, in words for the person pairing the gate.
@@ -16,10 +20,10 @@ pub enum PairError {
     Refused(String),
     #[error("the relay answered something unexpected ({0}); is that address a Gerbang relay?")]
     Unexpected(String),
-    #[error(
-        "this build cannot check a relay's certificate yet; use a ws:// address (TLS is not built)"
-    )]
-    TlsUnsupported,
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error("{0}")]
+    CertificateMismatch(String),
     #[error(transparent)]
     Store(#[from] crate::Error),
 }
@@ -52,15 +56,29 @@ pub async fn pair(
     link: &PairingLink,
     device_name: &str,
 ) -> Result<Paired, PairError> {
-    if link.relay.starts_with("wss://") {
-        return Err(PairError::TlsUnsupported);
-    }
-    let url = format!("{}/api/v1/pair", link.http_base());
-    let unreachable = |e: reqwest::Error| PairError::Unreachable {
-        url: url.clone(),
-        reason: e.without_url().to_string(),
+    let transport = Transport::new(&link.relay, link.fingerprint.as_deref())?;
+    let url = transport.http_url("/api/v1/pair");
+    let unreachable = |e: reqwest::Error| {
+        if super::tls::mismatch_in(&e).is_some() {
+            PairError::CertificateMismatch(format!(
+                "the relay at {} presented a certificate whose fingerprint is not the one in \
+                 the pairing text; check that the text is the relay's own, then pair again",
+                link.relay
+            ))
+        } else {
+            PairError::Unreachable {
+                url: url.clone(),
+                reason: super::transport::causes(&e.without_url()),
+            }
+        }
     };
-    let response = reqwest::Client::new()
+    let client = transport
+        .http_client()
+        .map_err(|reason| PairError::Unreachable {
+            url: url.clone(),
+            reason,
+        })?;
+    let response = client
         .post(&url)
         .timeout(std::time::Duration::from_secs(10))
         .json(&PairRequest {

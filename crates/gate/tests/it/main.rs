@@ -7,6 +7,7 @@ mod decode;
 mod outbox;
 mod remote;
 mod scans;
+mod snapshot;
 mod tickets;
 
 use gerbang_core::{

@@ -1,13 +1,14 @@
-//! `gerbang-relay`: parses flags, prepares the data directory, binds, and runs the relay until
-//! Ctrl-C or SIGTERM. Everything else is the library.
+//! `gerbang-relay`: parses flags, prepares the data directory (database, admin token, TLS
+//! certificate), binds, and runs the relay until Ctrl-C or SIGTERM. Everything else is the
+//! library.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Parser;
 use gerbang_core::protocol::Role;
-use gerbang_relay::{Config, Location, Relay};
+use gerbang_relay::{Config, Location, Relay, TlsIdentity};
 
 /// The port a relay listens on unless told otherwise.
 const DEFAULT_PORT: u16 = 8420;
@@ -16,13 +17,14 @@ const DEFAULT_PORT: u16 = 8420;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Where the database and the admin token live.
+    /// Where the database, the admin token and the TLS certificate live.
     #[arg(long, env = "GERBANG_RELAY_DATA")]
     data_dir: Option<PathBuf>,
     /// Address and port to listen on.
     #[arg(long, env = "GERBANG_RELAY_LISTEN", default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     listen: SocketAddr,
-    /// Serve plain ws/http. Allowed on a loopback address; elsewhere only with --force-plain.
+    /// Serve plain ws/http instead of wss/https. Allowed on a loopback address; elsewhere only
+    /// with --force-plain.
     #[arg(long)]
     plain: bool,
     /// Serve plain ws/http on a non-loopback address (tokens then cross the network unencrypted).
@@ -85,16 +87,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )
         .init();
 
-    if !args.plain {
-        bail!(
-            "TLS is not built into this relay yet; start it with --plain on a loopback address \
-             (or --plain --force-plain on a trusted network)"
-        );
-    }
-    if !args.listen.ip().is_loopback() && !args.force_plain {
+    if args.plain && !args.listen.ip().is_loopback() && !args.force_plain {
         bail!(
             "refusing to serve plain ws/http on {}: device tokens would cross the network \
-             unencrypted. Listen on 127.0.0.1, or add --force-plain if this network is trusted",
+             unencrypted. Leave out --plain to serve TLS, listen on 127.0.0.1, or add \
+             --force-plain if this network is trusted",
             args.listen
         );
     }
@@ -105,10 +102,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let relay = Relay::open(Config::new(Location::file(
-        gerbang_relay::embedded::database(&data_dir),
-    )))
-    .with_context(|| format!("cannot open the relay database in {}", data_dir.display()))?;
+    // The address gates are told to use: where the relay listens, or for 0.0.0.0 the address
+    // this machine is reached at.
+    let advertised = gerbang_relay::embedded::advertised_host(args.listen.ip());
+    let mut config = Config::new(Location::file(gerbang_relay::embedded::database(&data_dir)));
+    if !args.plain {
+        let mut names = vec![args.listen.ip()];
+        if let Ok(ip) = advertised.trim_matches(['[', ']']).parse::<IpAddr>() {
+            names.push(ip);
+        }
+        config.tls = Some(
+            TlsIdentity::load_or_create(&data_dir, &names)
+                .context("cannot set up the relay's TLS certificate")?,
+        );
+    }
+    let relay = Relay::open(config)
+        .with_context(|| format!("cannot open the relay database in {}", data_dir.display()))?;
     let admin = relay.admin();
 
     let token_file = data_dir.join("admin-token");
@@ -128,15 +137,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let code = admin.create_pairing_code(Role::Gate)?;
     println!("Data in {}", data_dir.display());
+    let fingerprint = relay.fingerprint().map(str::to_owned);
+    if let Some(fp) = &fingerprint {
+        let path = data_dir.join(gerbang_relay::tls::CERT_FILE);
+        println!(
+            "TLS certificate {} with SHA-256 fingerprint {fp}",
+            path.display()
+        );
+    }
+    let scheme = if args.plain { "ws" } else { "wss" };
     let link = gerbang_core::pairing::PairingLink {
-        relay: format!("ws://{addr}"),
+        relay: format!("{scheme}://{advertised}:{}", addr.port()),
         code: code.clone(),
-        fingerprint: None,
+        fingerprint,
     };
     println!("Pair a gate with code {code} (valid 15 minutes): {link}");
     // Last, so a process that waits for this line has read everything above.
     println!(
-        "Gerbang relay listening on ws://{addr}{}",
+        "Gerbang relay listening on {}{}",
+        relay.address(addr),
         gerbang_core::protocol::WS_PATH
     );
 

@@ -7,13 +7,15 @@
 //! * [`tickets`]: the ticket list, revocation, printable PDF and PNG exports;
 //! * [`attendance`]: the attendance log, as JSON pages and as a streamed CSV file;
 //! * [`messages`]: operator messages sent over HTTP;
-//! * [`metrics`]: `GET /metrics` and the middleware that counts every request.
+//! * [`metrics`]: `GET /metrics` and the middleware that counts every request;
+//! * [`snapshot`]: an event's snapshot, streamed, for devices that are new or far behind.
 
 mod admin;
 mod attendance;
 mod events;
 mod messages;
 mod metrics;
+mod snapshot;
 mod tickets;
 
 use std::sync::Arc;
@@ -71,6 +73,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(events::get_gate).put(events::put_gate),
         )
         .route("/api/v1/messages", post(messages::send))
+        .route(
+            "/api/v1/events/{event_id}/snapshot",
+            get(snapshot::snapshot),
+        )
         .route("/api/v1/pairing-codes", post(admin::create_pairing_code))
         .route("/api/v1/devices", get(admin::list_devices))
         .route(

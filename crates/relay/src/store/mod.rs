@@ -3,9 +3,11 @@
 //! All writes go through the single writer thread ([`crate::writer`]); this module's [`Reader`]
 //! answers catch-up, lookups and queries on its own connection, so reads never wait behind a
 //! group commit (WAL lets them see the last committed state while the writer works).
+//! `snapshot` reads one event's snapshot on a connection of its own.
 
 mod queries;
 mod schema;
+pub(crate) mod snapshot;
 
 pub use queries::{AttendanceFilter, AttendanceRow};
 

@@ -1,5 +1,8 @@
-//! A relay with a demo event, and a WebSocket client that speaks the protocol.
+//! A relay with a demo event, and a WebSocket client that speaks the protocol, over plain TCP
+//! or over TLS pinning the relay's certificate (a pinning client of its own, independent of
+//! the gate's).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -7,10 +10,13 @@ use gerbang_core::protocol::{self, ClientMessage, LogBody, Role, ScanRecord, Ser
 use gerbang_core::{
     Direction, EventRules, EventSigner, Millis, TicketClaims, TicketRecord, TicketType, VerdictKind,
 };
-use gerbang_relay::{Admin, Config, Location, Relay};
+use gerbang_relay::{Admin, Config, Location, Relay, TlsIdentity};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 pub const EVENT: u32 = 1;
 /// Every wait in these tests is for a condition, bounded by this deadline.
@@ -30,6 +36,20 @@ pub fn ticket_code(ticket_id: u32) -> String {
             valid_until: None,
         })
         .unwrap()
+}
+
+/// Ticket `ticket_id` of event 1, type 1, held by "Peserta <id>".
+pub fn ticket(ticket_id: u32) -> TicketRecord {
+    TicketRecord {
+        event_id: EVENT,
+        ticket_id,
+        type_id: 1,
+        holder: format!("Peserta {ticket_id}"),
+        barcode: None,
+        valid_from: None,
+        valid_until: None,
+        revoked: false,
+    }
 }
 
 /// Writes event 1 ("Seminar Nasional"), its signing key and tickets 1 to 10 into a relay.
@@ -64,16 +84,7 @@ pub async fn seed(relay: &Relay) {
     for ticket_id in 1..=10 {
         writer
             .append(LogBody::TicketUpsert {
-                ticket: TicketRecord {
-                    event_id: EVENT,
-                    ticket_id,
-                    type_id: 1,
-                    holder: format!("Peserta {ticket_id}"),
-                    barcode: None,
-                    valid_from: None,
-                    valid_until: None,
-                    revoked: false,
-                },
+                ticket: ticket(ticket_id),
             })
             .await
             .unwrap();
@@ -85,6 +96,8 @@ pub async fn seed(relay: &Relay) {
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub admin: Admin,
+    /// The certificate's fingerprint, when it serves TLS.
+    pub fingerprint: Option<String>,
     running: gerbang_relay::Running,
     _dir: tempfile::TempDir,
 }
@@ -92,14 +105,27 @@ pub struct TestRelay {
 impl TestRelay {
     /// Starts a relay with event 1 ("Seminar Nasional"), its key, and ticket 1 to 10 known.
     pub async fn start() -> TestRelay {
-        TestRelay::start_at(gerbang_relay::system_clock).await
+        TestRelay::start_with(|_| {}).await
     }
 
     /// [`TestRelay::start`] with the relay's clock pinned (commit times, statistics).
     pub async fn start_at(clock: fn() -> Millis) -> TestRelay {
+        TestRelay::start_with(|config| config.clock = clock).await
+    }
+
+    /// The same, serving TLS with a certificate made for the test.
+    pub async fn start_tls() -> TestRelay {
+        TestRelay::start_with(|config| {
+            config.tls = Some(TlsIdentity::generate(&["localhost".into()]).unwrap());
+        })
+        .await
+    }
+
+    /// The same, with `configure` applied to the configuration first.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestRelay {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::new(Location::file(dir.path().join("relay.sqlite3")));
-        config.clock = clock;
+        configure(&mut config);
         let relay = Relay::open(config).unwrap();
         seed(&relay).await;
         relay.admin().set_active_event(EVENT);
@@ -108,8 +134,17 @@ impl TestRelay {
         TestRelay {
             addr: running.addr,
             admin: running.admin.clone(),
+            fingerprint: running.fingerprint.clone(),
             running,
             _dir: dir,
+        }
+    }
+
+    /// A client of this relay: over TLS pinning its certificate when it serves TLS.
+    pub async fn connect(&self) -> Client {
+        match &self.fingerprint {
+            Some(fp) => Client::connect_tls(self.addr, fp).await.unwrap(),
+            None => Client::connect(self.addr).await,
         }
     }
 
@@ -121,7 +156,7 @@ impl TestRelay {
     /// A connected client that has said hello and read through `caught_up`.
     pub async fn client(&self, name: &str, role: Role) -> Client {
         let (_, token) = self.token(name, role);
-        let mut client = Client::connect(self.addr).await;
+        let mut client = self.connect().await;
         client.hello(&token, 0).await;
         let welcome = client.recv().await;
         assert!(
@@ -143,17 +178,42 @@ impl TestRelay {
     }
 }
 
-#[derive(Debug)]
+/// A byte stream to the relay, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Box<dyn Io>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
 }
 
 impl Client {
     pub async fn connect(addr: std::net::SocketAddr) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{}", protocol::WS_PATH))
-            .await
-            .unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let url = format!("ws://{addr}{}", protocol::WS_PATH);
+        let stream: Box<dyn Io> = Box::new(tcp);
+        let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
         Client { ws }
+    }
+
+    /// A WebSocket over TLS that trusts only the certificate with `fingerprint`; the error
+    /// is the TLS handshake's (or the WebSocket handshake's) as text.
+    pub async fn connect_tls(
+        addr: std::net::SocketAddr,
+        fingerprint: &str,
+    ) -> Result<Client, String> {
+        let tls = tls_connect(addr, fingerprint).await?;
+        let url = format!("wss://{addr}{}", protocol::WS_PATH);
+        let stream: Box<dyn Io> = Box::new(tls);
+        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Client { ws })
     }
 
     pub async fn send_raw(&mut self, text: &str) {
@@ -382,4 +442,92 @@ pub async fn upload(client: &mut Client, scans: Vec<ScanRecord>) -> Vec<VerdictK
         }
     }
     verdicts
+}
+/// A TLS connection to the relay trusting only the certificate with `fingerprint`.
+pub async fn tls_connect(
+    addr: std::net::SocketAddr,
+    fingerprint: &str,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    tokio_rustls::TlsConnector::from(pinned(fingerprint))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .map_err(|e| match e.get_ref() {
+            Some(inner) => inner.to_string(),
+            None => e.to_string(),
+        })
+}
+
+/// A TLS client configuration that trusts exactly the certificate with `fingerprint`.
+pub fn pinned(fingerprint: &str) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned {
+        fingerprint: fingerprint.to_owned(),
+        provider: Arc::clone(&provider),
+    });
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
+    )
+}
+
+#[derive(Debug)]
+struct Pinned {
+    fingerprint: String,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if gerbang_relay::tls::fingerprint(end_entity) == self.fingerprint {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("not the pinned certificate".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

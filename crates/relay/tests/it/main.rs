@@ -1,4 +1,5 @@
-//! The relay over real sockets: an in-process server on 127.0.0.1:0 and real WebSocket clients.
+//! The relay over real sockets: an in-process server on 127.0.0.1:0 and real WebSocket clients,
+//! plain and over TLS.
 
 mod api;
 mod attendance;
@@ -7,7 +8,9 @@ mod http;
 mod hub;
 mod kill;
 mod metrics;
+mod snapshot;
 mod stats;
 mod tickets;
+mod tls;
 
 pub use harness::*;

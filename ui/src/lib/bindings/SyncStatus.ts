@@ -3,6 +3,7 @@ import type { ErrorCode } from "./ErrorCode";
 import type { LinkState } from "./LinkState";
 import type { Millis } from "./Millis";
 import type { Role } from "./Role";
+import type { SnapshotProgress } from "./SnapshotProgress";
 
 /**
  * What the UI shows about sync, always.
@@ -43,4 +44,8 @@ refused: ErrorCode | null,
 /**
  * The role the relay gave this device, from its last `welcome`.
  */
-role: Role | null, };
+role: Role | null, 
+/**
+ * A snapshot on its way in, while it is (see [`SnapshotProgress`]).
+ */
+snapshot: SnapshotProgress | null, };

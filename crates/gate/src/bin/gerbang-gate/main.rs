@@ -52,14 +52,18 @@ enum DirectionArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Pair with a relay, from the pairing text it shows (gerbang://pair?relay=...&code=...),
-    /// or from a relay address and a code.
+    /// Pair with a relay, from the pairing text it shows
+    /// (gerbang://pair?relay=wss://...&code=...&fp=...), or from a relay address and a code.
     Pair {
         /// The pairing text, or the pairing code when --relay is given.
         text: String,
-        /// The relay's address (ws://host:port), when TEXT is a bare code.
+        /// The relay's address (wss://host:port), when TEXT is a bare code.
         #[arg(long)]
         relay: Option<String>,
+        /// The SHA-256 fingerprint of the relay's certificate (64 hex digits, as the relay
+        /// prints it), with --relay wss://...
+        #[arg(long, requires = "relay")]
+        fingerprint: Option<String>,
         /// The name the relay shows for this gate (default: the gate's name).
         #[arg(long)]
         name: Option<String>,
@@ -132,11 +136,19 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     };
 
     match args.command {
-        Command::Pair { text, relay, name } => {
+        Command::Pair {
+            text,
+            relay,
+            fingerprint,
+            name,
+        } => {
             let store = open_store()?;
-            let link = match relay {
-                Some(relay) => PairingLink::new(&relay, &text)?,
-                None => PairingLink::parse(&text)?,
+            let link = match (relay, fingerprint) {
+                (Some(relay), Some(fp)) => {
+                    PairingLink::new(&relay, &text)?.with_fingerprint(&fp)?
+                }
+                (Some(relay), None) => PairingLink::new(&relay, &text)?,
+                (None, _) => PairingLink::parse(&text)?,
             };
             let name = match name {
                 Some(name) => name,

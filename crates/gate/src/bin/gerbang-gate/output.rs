@@ -290,6 +290,10 @@ impl Output {
             SyncEvent::Message { message } => {
                 eprintln!("  message from {}: {}", message.from, message.text);
             }
+            SyncEvent::Snapshot { applied } => eprintln!(
+                "  loaded the relay's snapshot: {} tickets, {} scans, up to entry {}",
+                applied.tickets, applied.scans, applied.cursor
+            ),
         }
     }
 }

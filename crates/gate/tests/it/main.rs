@@ -1,11 +1,13 @@
 //! Integration tests of gerbang-gate, one binary with a module per area.
 
+mod camera;
 mod cli;
 mod crash;
 mod decode;
 mod outbox;
 mod remote;
 mod scans;
+mod serial;
 mod tickets;
 
 use gerbang_core::{

@@ -4,4 +4,5 @@
 
 mod chaos;
 mod crashes;
+mod devices;
 mod gates;

@@ -59,14 +59,15 @@ pub struct PreviewCode {
 #[derive(Debug)]
 pub(crate) struct PreviewRate {
     interval: Option<Duration>,
-    next: Duration,
+    /// When the next preview is due; none made yet when `None`.
+    next: Option<Duration>,
 }
 
 impl PreviewRate {
     pub fn new(max_fps: u32) -> PreviewRate {
         PreviewRate {
             interval: (max_fps > 0).then(|| Duration::from_secs(1) / max_fps),
-            next: Duration::ZERO,
+            next: None,
         }
     }
 
@@ -75,15 +76,12 @@ impl PreviewRate {
         let Some(interval) = self.interval else {
             return false;
         };
-        if now < self.next {
-            return false;
-        }
         // Keep to the grid when on time, so the rate is max_fps and not a little under it;
-        // start afresh after a gap.
-        self.next = if now < self.next + interval {
-            self.next + interval
-        } else {
-            now + interval
+        // start afresh after a gap (or at the first preview).
+        self.next = match self.next {
+            Some(next) if now < next => return false,
+            Some(next) if now < next + interval => Some(next + interval),
+            _ => Some(now + interval),
         };
         true
     }

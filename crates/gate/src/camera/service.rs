@@ -188,6 +188,9 @@ pub struct CameraService {
     /// Receives once when the capture thread ends, so [`CameraService::stop`] can wait for it
     /// with a deadline (a thread join cannot have one).
     capture_done: mpsc::Receiver<()>,
+    /// Subscribed before the threads started, for the first caller of
+    /// [`CameraService::codes`], so that no code read before it subscribed is lost.
+    first_codes: std::sync::Mutex<Option<broadcast::Receiver<ScannedCode>>>,
 }
 
 impl std::fmt::Debug for CameraService {
@@ -245,6 +248,7 @@ impl CameraService {
             bad: AtomicU64::new(0),
             previews_made: AtomicU64::new(0),
         });
+        let first_codes = std::sync::Mutex::new(Some(shared.codes.subscribe()));
         let decode = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -267,6 +271,7 @@ impl CameraService {
             capture: None,
             decode: Some(decode),
             capture_done,
+            first_codes,
         };
         // On failure, `service` is dropped here, which stops the decode thread.
         service.capture = Some(capture.map_err(Error::Io)?);
@@ -278,10 +283,17 @@ impl CameraService {
         self.shared.status.subscribe()
     }
 
-    /// The codes read, each once per sighting. A subscriber that falls 64 codes behind misses
-    /// the oldest (`RecvError::Lagged`). Closed when the service stops.
+    /// The codes read, each once per sighting. The first call's receiver has every code since
+    /// the start; later calls' receivers have the codes read after they were made. A subscriber
+    /// that falls 64 codes behind misses the oldest (`RecvError::Lagged`). Closed when the
+    /// service stops.
     pub fn codes(&self) -> broadcast::Receiver<ScannedCode> {
-        self.shared.codes.subscribe()
+        let first = self
+            .first_codes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.shared.codes.subscribe())
     }
 
     /// The latest preview frame, at most [`PreviewConfig::max_fps`] a second. Previews are

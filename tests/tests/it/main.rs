@@ -5,5 +5,6 @@
 
 mod chaos;
 mod crashes;
+mod devices;
 mod gates;
 mod secure;

@@ -44,7 +44,12 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 /// Unlike a camera frame, a file is read once, so every pass of the pipeline runs, rqrr on the
 /// full-size image included.
 pub fn decode_file(path: impl AsRef<Path>) -> Result<Vec<String>, DecodeFileError> {
-    let path = path.as_ref();
+    Ok(decode_luma_image(&load_luma(path.as_ref())?))
+}
+
+/// Loads an image file as 8-bit luma (the format found from the content), refusing images over
+/// [`MAX_PIXELS`] before decoding them.
+pub fn load_luma(path: &Path) -> Result<image::GrayImage, DecodeFileError> {
     let with_path = |source| DecodeFileError::Open {
         path: path.to_owned(),
         source,
@@ -75,8 +80,7 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Vec<String>, DecodeFileErro
         .map_err(with_path)?
         .with_guessed_format()
         .map_err(with_path)?;
-    let luma = reader.decode().map_err(damaged)?.into_luma8();
-    Ok(decode_luma_image(&luma))
+    Ok(reader.decode().map_err(damaged)?.into_luma8())
 }
 
 /// Every code in a still image, with every pass of the pipeline.

@@ -79,7 +79,8 @@ impl<'a> LumaFrame<'a> {
         self.height
     }
 
-    fn row(&self, y: usize) -> &'a [u8] {
+    /// Row `y` (below [`LumaFrame::height`]): `width` pixels.
+    pub fn row(&self, y: usize) -> &'a [u8] {
         &self.data[y * self.stride..y * self.stride + self.width]
     }
 

@@ -35,7 +35,7 @@ mod frame;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 
-pub use file::{decode_file, DecodeFileError};
+pub use file::{decode_file, load_luma, DecodeFileError};
 pub use frame::{FrameError, LumaFrame};
 
 use engines::{rxing_hints, Hit, RxingOptions, RxingRead};

@@ -9,6 +9,7 @@ use gerbang_core::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Active, Store, DEFAULT_DUPLICATE_WINDOW};
+use crate::camera::CameraChoice;
 use crate::error::{Error, Result};
 
 /// The keys of the `settings` table.
@@ -30,6 +31,8 @@ pub(crate) mod key {
     /// When the checkpoint thread last copied the whole log back (Unix ms), for diagnostics;
     /// writing it is what starts the log over off the scan path (see `checkpoint`).
     pub const LAST_CHECKPOINT_MS: &str = "last_checkpoint_ms";
+    /// The camera the operator chose: a JSON `CameraChoice` (`{"index": 0, "name": "…"}`).
+    pub const CAMERA: &str = "camera";
 }
 
 impl Store {
@@ -120,6 +123,35 @@ impl Store {
         )?;
         w.duplicate_window = window;
         Ok(())
+    }
+
+    /// The camera the operator chose, if any (none: the first camera the system lists).
+    pub fn camera(&self) -> Result<Option<CameraChoice>> {
+        self.read(|conn| {
+            get(conn, key::CAMERA)?
+                .map(|json| {
+                    serde_json::from_str(&json)
+                        .map_err(|e| Error::Corrupt(format!("camera choice {json:?}: {e}")))
+                })
+                .transpose()
+        })
+    }
+
+    /// Remembers the operator's camera (or, with `None`, forgets it). Kept across restarts.
+    pub fn set_camera(&self, choice: Option<&CameraChoice>) -> Result<()> {
+        let w = self.writer();
+        match choice {
+            Some(choice) => {
+                let json = serde_json::to_string(choice)
+                    .map_err(|e| Error::Corrupt(format!("camera choice: {e}")))?;
+                put(&w.conn, key::CAMERA, &json)
+            }
+            None => {
+                w.conn
+                    .execute("DELETE FROM settings WHERE key = ?1", [key::CAMERA])?;
+                Ok(())
+            }
+        }
     }
 
     /// The token this gate authenticates to its relay with, once paired.

@@ -1,12 +1,14 @@
 //! Integration tests of gerbang-gate, one binary with a module per area.
 
 mod attendance;
+mod camera;
 mod cli;
 mod crash;
 mod decode;
 mod outbox;
 mod remote;
 mod scans;
+mod serial;
 mod snapshot;
 mod tickets;
 

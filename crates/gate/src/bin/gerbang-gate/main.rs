@@ -16,8 +16,13 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use gerbang_core::pairing::PairingLink;
 use gerbang_core::{Direction, EventRules, GateRules, TicketType};
+use gerbang_gate::camera::{
+    self, CameraChoice, CameraConfig, CameraService, CameraStatus, ScannedCode,
+};
+use gerbang_gate::serial::{self, SerialConfig, SerialEvent, SerialReader, SerialStatus};
 use gerbang_gate::sync::{self, LinkState, SyncConfig, SyncEngine};
 use gerbang_gate::Store;
+use tokio::sync::{broadcast, watch};
 
 use output::Output;
 
@@ -69,11 +74,23 @@ enum Command {
         name: Option<String>,
     },
     /// Sync with the relay and scan codes read from stdin, one per line (a USB scanner on a
-    /// console types them). At the end of input, waits for the outbox to reach the relay.
+    /// console types them), and from a camera (--camera) or a serial scanner (--serial). At the
+    /// end of stdin without --camera or --serial, waits for the outbox to reach the relay and
+    /// exits; with them, runs until Ctrl-C.
     Run {
         /// At the end of input, how long to wait for unsent scans to reach the relay.
         #[arg(long, default_value = "10", value_name = "SECONDS")]
         drain_timeout: u64,
+        /// Also scan with a camera: its number from `gerbang-gate cameras` (kept for later
+        /// runs), or without a number the camera used last time, else the first one.
+        #[arg(long, value_name = "INDEX", num_args = 0..=1)]
+        camera: Option<Option<u32>>,
+        /// Also scan with a USB scanner in serial mode on this port (e.g. /dev/ttyACM0, COM3).
+        #[arg(long, value_name = "PORT")]
+        serial: Option<String>,
+        /// The serial port's speed (USB scanners in CDC/ACM mode ignore it).
+        #[arg(long, default_value = "9600", requires = "serial")]
+        baud: u32,
     },
     /// Scan codes offline against the local cache: from the arguments, or stdin when none.
     Scan { codes: Vec<String> },
@@ -89,6 +106,10 @@ enum Command {
     },
     /// Show the gate's pairing, event, counters and outbox.
     Status,
+    /// List the cameras (their numbers are for `run --camera`).
+    Cameras,
+    /// List the serial ports (for `run --serial`).
+    Ports,
     /// Read the QR codes in image files (PNG, JPEG, WebP, BMP, GIF), one result per file.
     Decode {
         #[arg(required = true)]
@@ -161,18 +182,41 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             out.paired(&link.relay, &paired);
             Ok(())
         }
-        Command::Run { drain_timeout } => {
+        Command::Run {
+            drain_timeout,
+            camera,
+            serial,
+            baud,
+        } => {
             let store = open_store()?;
             let pairing = store.pairing()?.context(
                 "this gate is not paired with a relay; run `gerbang-gate pair <pairing text>` \
                  first, or use `gerbang-gate scan` to scan offline",
             )?;
+            let inputs = Inputs {
+                camera: camera
+                    .map(|index| choose_camera(&store, index))
+                    .transpose()?,
+                serial: serial.map(|port| SerialConfig {
+                    baud,
+                    ..SerialConfig::new(port)
+                }),
+            };
             runtime()?.block_on(run_online(
                 store,
                 SyncConfig::new(pairing),
                 Duration::from_secs(drain_timeout),
+                inputs,
                 out,
             ))
+        }
+        Command::Cameras => {
+            out.cameras(&camera::list_cameras()?);
+            Ok(())
+        }
+        Command::Ports => {
+            out.ports(&serial::list_ports()?);
+            Ok(())
         }
         Command::Scan { codes } => {
             let store = open_store()?;
@@ -243,15 +287,128 @@ fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     }
 }
 
-/// Scans stdin while the sync engine runs; prints verdicts, what other gates scan, and each
-/// change of the link.
+/// The inputs `run` scans besides stdin.
+struct Inputs {
+    /// A camera: the chosen one, or (`Some(None)`) the first one the system lists.
+    camera: Option<Option<CameraChoice>>,
+    serial: Option<SerialConfig>,
+}
+
+/// The camera `run --camera [INDEX]` uses: with a number, that camera, remembered for later
+/// runs (with its name, so it is found again if its number changes); without, the one
+/// remembered, else the first.
+fn choose_camera(store: &Store, index: Option<u32>) -> anyhow::Result<Option<CameraChoice>> {
+    let Some(index) = index else {
+        return Ok(store.camera()?);
+    };
+    let listed = camera::list_cameras().unwrap_or_default();
+    let choice = listed
+        .iter()
+        .find(|c| c.index == index)
+        .map_or(CameraChoice::index(index), CameraChoice::from);
+    store.set_camera(Some(&choice))?;
+    Ok(Some(choice))
+}
+
+/// The next item of an optional broadcast stream; never ready when there is none.
+async fn next_of<T: Clone>(
+    rx: &mut Option<broadcast::Receiver<T>>,
+) -> Result<T, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next change of an optional watch; never ready when there is none.
+async fn changed_of<T>(rx: &mut Option<watch::Receiver<T>>) -> Option<T>
+where
+    T: Clone,
+{
+    match rx {
+        Some(watch) => match watch.changed().await {
+            Ok(()) => Some(watch.borrow_and_update().clone()),
+            Err(_) => {
+                *rx = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Scans stdin (and a camera and a serial scanner, when given) while the sync engine runs;
+/// prints verdicts, what other gates scan, and each change of the link and the devices.
 async fn run_online(
     store: Arc<Store>,
     config: SyncConfig,
     drain_timeout: Duration,
+    inputs: Inputs,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let engine = SyncEngine::start(Arc::clone(&store), config);
+    let camera = match inputs.camera {
+        Some(choice) => Some(CameraService::start_camera(
+            CameraConfig {
+                duplicate_window: store.duplicate_window(),
+                ..CameraConfig::default()
+            },
+            choice,
+        )?),
+        None => None,
+    };
+    let serial = inputs.serial.map(SerialReader::start).transpose()?;
+    // Each status is printed once at the start, then at each change.
+    let marked = |mut status: watch::Receiver<_>| {
+        status.mark_changed();
+        status
+    };
+    let devices = Devices {
+        camera_codes: camera.as_ref().map(CameraService::codes),
+        camera_status: camera.as_ref().map(|c| marked(c.status())),
+        serial_events: serial.as_ref().map(SerialReader::events),
+        serial_status: serial.as_ref().map(|s| {
+            let mut status = s.status();
+            status.mark_changed();
+            status
+        }),
+    };
+    let result = scan_online(&store, config, drain_timeout, out, devices).await;
+    // Stopping joins the devices' threads, which may wait for a driver: off the async threads.
+    let stopped = tokio::task::spawn_blocking(move || {
+        if let Some(camera) = camera {
+            camera.stop();
+        }
+        if let Some(serial) = serial {
+            serial.stop();
+        }
+    });
+    let _ = stopped.await;
+    result
+}
+
+/// The streams of the devices `run` scans with.
+struct Devices {
+    camera_codes: Option<broadcast::Receiver<ScannedCode>>,
+    camera_status: Option<watch::Receiver<CameraStatus>>,
+    serial_events: Option<broadcast::Receiver<SerialEvent>>,
+    serial_status: Option<watch::Receiver<SerialStatus>>,
+}
+
+async fn scan_online(
+    store: &Arc<Store>,
+    config: SyncConfig,
+    drain_timeout: Duration,
+    out: &Output,
+    inputs: Devices,
+) -> anyhow::Result<()> {
+    let devices = inputs.camera_codes.is_some() || inputs.serial_events.is_some();
+    let Devices {
+        mut camera_codes,
+        mut camera_status,
+        mut serial_events,
+        mut serial_status,
+    } = inputs;
+    let engine = SyncEngine::start(Arc::clone(store), config);
     let mut status = engine.status();
     let mut events = engine.subscribe();
     let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<std::io::Result<String>>(64);
@@ -272,13 +429,44 @@ async fn run_online(
         tokio::select! {
             line = lines.recv(), if input_open && ready => match line {
                 Some(Ok(line)) => {
-                    if let Some(outcome) = scan(&store, &line, out) {
+                    if let Some(outcome) = scan(store, &line, out) {
                         engine.scan_recorded(&outcome);
                     }
                 }
                 Some(Err(e)) => out.error("", &format!("cannot read stdin: {e}")),
                 None => input_open = false,
             },
+            code = next_of(&mut camera_codes), if ready => match code {
+                Ok(code) => {
+                    if let Some(outcome) = scan(store, &code.text, out) {
+                        engine.scan_recorded(&outcome);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    out.error("", &format!("{n} camera scan(s) were lost: the gate was too slow"));
+                }
+                Err(broadcast::error::RecvError::Closed) => camera_codes = None,
+            },
+            Some(status) = changed_of(&mut camera_status) => out.camera_status(&status),
+            event = next_of(&mut serial_events), if ready => match event {
+                Ok(SerialEvent::Code { text }) => {
+                    if let Some(outcome) = scan(store, &text, out) {
+                        engine.scan_recorded(&outcome);
+                    }
+                }
+                Ok(SerialEvent::TooLong { len, max }) => out.error(
+                    "",
+                    &format!(
+                        "the serial scanner sent a {len}-byte line, over the {max}-byte limit; \
+                         nothing was scanned (is the baud rate right?)"
+                    ),
+                ),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    out.error("", &format!("{n} serial scan(s) were lost: the gate was too slow"));
+                }
+                Err(broadcast::error::RecvError::Closed) => serial_events = None,
+            },
+            Some(status) = changed_of(&mut serial_status) => out.serial_status(&status),
             changed = status.changed() => {
                 if changed.is_err() {
                     break;
@@ -302,19 +490,21 @@ async fn run_online(
             },
             event = events.recv() => match event {
                 Ok(event) => out.sync_event(&event),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("{n} sync events were not printed (output too slow)");
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = tokio::signal::ctrl_c() => break,
         }
-        if !input_open {
+        // With a camera or a serial scanner, the end of stdin is not the end of the run (stdin
+        // may be /dev/null under a service manager): Ctrl-C is.
+        if !input_open && !devices {
             break;
         }
     }
 
-    if !input_open {
+    if !input_open && !devices {
         // End of input: give the outbox a chance to reach the relay.
         let drained = tokio::time::timeout(drain_timeout, status.wait_for(|s| s.outbox == 0)).await;
         if drained.is_err() {

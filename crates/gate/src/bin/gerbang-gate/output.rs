@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::Path;
 
 use gerbang_core::import::ImportErrors;
+use gerbang_gate::camera::{CameraInfo, CameraStatus};
+use gerbang_gate::serial::{PortInfo, SerialStatus};
 use gerbang_gate::sync::pairing::Paired;
 use gerbang_gate::sync::{SyncEvent, SyncStatus};
 use gerbang_gate::{Counters, ScanOutcome, Store};
@@ -294,6 +296,96 @@ impl Output {
                 "  loaded the relay's snapshot: {} tickets, {} scans, up to entry {}",
                 applied.tickets, applied.scans, applied.cursor
             ),
+        }
+    }
+
+    /// `cameras`: one line per camera.
+    pub fn cameras(&self, cameras: &[CameraInfo]) {
+        if self.json {
+            for camera in cameras {
+                let mut value = serde_json::to_value(camera).unwrap_or_default();
+                value["type"] = "camera_device".into();
+                self.line(&value);
+            }
+            return;
+        }
+        if cameras.is_empty() {
+            eprintln!("No camera found.");
+        }
+        for c in cameras {
+            self.text(&format!("{:>3}  {}  ({})", c.index, c.name, c.description));
+        }
+    }
+
+    /// `ports`: one line per serial port.
+    pub fn ports(&self, ports: &[PortInfo]) {
+        if self.json {
+            for port in ports {
+                let mut value = serde_json::to_value(port).unwrap_or_default();
+                value["type"] = "port".into();
+                self.line(&value);
+            }
+            return;
+        }
+        if ports.is_empty() {
+            eprintln!("No serial port found.");
+        }
+        for p in ports {
+            let mut text = format!("{}  {}", p.name, p.kind);
+            if let (Some(vid), Some(pid)) = (p.vid, p.pid) {
+                text.push_str(&format!(" {vid:04x}:{pid:04x}"));
+            }
+            for name in [&p.manufacturer, &p.product].into_iter().flatten() {
+                text.push_str(&format!("  {name}"));
+            }
+            self.text(&text);
+        }
+    }
+
+    /// `run --camera`: the camera's state whenever it changes.
+    pub fn camera_status(&self, status: &CameraStatus) {
+        if self.json {
+            let mut value = serde_json::to_value(status).unwrap_or_default();
+            value["type"] = "camera".into();
+            self.line(&value);
+            return;
+        }
+        match status {
+            CameraStatus::Running {
+                camera,
+                width,
+                height,
+                format,
+                fps,
+            } => eprintln!(
+                "[camera] {camera}: {width}x{height} {}, {fps} frames/s",
+                format.name()
+            ),
+            CameraStatus::NoCamera { message }
+            | CameraStatus::Busy { message }
+            | CameraStatus::Disconnected { message }
+            | CameraStatus::Error { message } => eprintln!("[camera] {message}"),
+            CameraStatus::Starting => eprintln!("[camera] starting"),
+            CameraStatus::Ended => eprintln!("[camera] the recording has ended"),
+            CameraStatus::Stopped => eprintln!("[camera] stopped"),
+        }
+    }
+
+    /// `run --serial`: the port's state whenever it changes.
+    pub fn serial_status(&self, status: &SerialStatus) {
+        if self.json {
+            let mut value = serde_json::to_value(status).unwrap_or_default();
+            value["type"] = "serial".into();
+            self.line(&value);
+            return;
+        }
+        match status {
+            SerialStatus::Opening => eprintln!("[serial] opening"),
+            SerialStatus::Reading { port } => eprintln!("[serial] reading {port}"),
+            SerialStatus::Missing { message } | SerialStatus::Error { message } => {
+                eprintln!("[serial] {message}");
+            }
+            SerialStatus::Stopped => eprintln!("[serial] stopped"),
         }
     }
 }

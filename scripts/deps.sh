@@ -71,6 +71,14 @@ if ! { [ "$node_major" -eq 20 ] && [ "$node_minor" -ge 19 ]; } &&
     die "Node.js $node_version is too old for Vite 7: install 20.19+ or 22.12+."
 fi
 
+# --- tauri-driver --------------------------------------------------------------------------------
+# The WebDriver test of the real app (scripts/webdriver.sh) drives it through tauri-driver, which
+# starts WebKitWebDriver (Debian's webkit2gtk-driver). It is a small cargo install, once.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+    say "installing tauri-driver (cargo install tauri-driver --locked)"
+    cargo install tauri-driver --locked --quiet
+fi
+
 # --- Front-end packages ------------------------------------------------------------------------
 # npm writes node_modules/.package-lock.json on every install, so it dates the installed tree.
 ui="$root/ui"

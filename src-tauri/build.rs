@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "host_relay",
     "pairing_offer",
     "demo_tickets",
+    "cameras",
+    "choose_camera",
 ];
 
 fn main() {

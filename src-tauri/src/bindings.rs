@@ -26,6 +26,9 @@ fn export_all(dir: &Path) {
     GateUpdate::export_all(&cfg).unwrap();
     PairingOffer::export_all(&cfg).unwrap();
     DemoTicket::export_all(&cfg).unwrap();
+    CameraPreview::export_all(&cfg).unwrap();
+    CameraList::export_all(&cfg).unwrap();
+    gerbang_gate::camera::CameraStatus::export_all(&cfg).unwrap();
     IpcError::export_all(&cfg).unwrap();
     gerbang_gate::LogFilter::export_all(&cfg).unwrap();
     gerbang_gate::Attendee::export_all(&cfg).unwrap();

@@ -12,8 +12,9 @@ use tauri::State;
 use uuid::Uuid;
 
 use crate::dto::{
-    AppInfo, AppSnapshot, AttendancePage, Dashboard, DemoTicket, EventSummary, ExportProgress,
-    GateCounters, GateSetup, Hosting, MessageView, PairingOffer, Prefs, ScanResult, ScanSource,
+    AppInfo, AppSnapshot, AttendancePage, CameraList, Dashboard, DemoTicket, EventSummary,
+    ExportProgress, GateCounters, GateSetup, Hosting, MessageView, PairingOffer, Prefs, ScanResult,
+    ScanSource,
 };
 use crate::error::{ErrorKind, IpcError};
 use crate::state::AppState;
@@ -198,17 +199,62 @@ pub fn set_gate(state: State<'_, AppState>, gate: GateSetup) -> Result<GateSetup
     gate_setup(&state)
 }
 
-/// Stores the operator's preferences.
+/// Stores the operator's preferences (turning the camera on or off at once).
 #[tauri::command]
-pub fn set_prefs(state: State<'_, AppState>, prefs: Prefs) -> Result<Prefs> {
+pub fn set_prefs(app: tauri::AppHandle, state: State<'_, AppState>, prefs: Prefs) -> Result<Prefs> {
     if !matches!(prefs.language.as_str(), "id" | "en") {
         return Err(IpcError::new(
             ErrorKind::InvalidInput,
             format!("no language {:?}; choose \"id\" or \"en\"", prefs.language),
         ));
     }
+    let camera_changed = state.prefs()?.camera != prefs.camera;
     state.set_prefs(&prefs)?;
+    if camera_changed {
+        crate::camera::restart(&app)?;
+    }
     Ok(prefs)
+}
+
+/// The cameras the system knows, and the chosen one.
+#[tauri::command]
+pub async fn cameras(state: State<'_, AppState>) -> Result<CameraList> {
+    // Listing opens device files; keep it off the async threads.
+    let cameras = tauri::async_runtime::spawn_blocking(gerbang_gate::camera::list_cameras)
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?;
+    Ok(CameraList {
+        cameras,
+        chosen: state.store().camera()?,
+    })
+}
+
+/// Chooses the camera by its number in the list (`null`: the first the system lists) and
+/// restarts the camera with it.
+#[tauri::command]
+pub fn choose_camera(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    index: Option<u32>,
+) -> Result<()> {
+    let choice = match index {
+        Some(index) => {
+            let known = gerbang_gate::camera::list_cameras()
+                .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?;
+            let info = known.iter().find(|c| c.index == index).ok_or_else(|| {
+                IpcError::new(
+                    ErrorKind::NotFound,
+                    format!("there is no camera number {index}; plug it in and look again"),
+                )
+            })?;
+            Some(gerbang_gate::camera::CameraChoice::from(info))
+        }
+        None => None,
+    };
+    state.store().set_camera(choice.as_ref())?;
+    crate::camera::restart(&app)?;
+    Ok(())
 }
 
 /// Pairs with another relay from its pairing text; this laptop stops hosting.

@@ -93,8 +93,9 @@ pub struct Prefs {
     pub sounds: bool,
     /// Show "Ticket holder" instead of names on the scan screen (privacy at a busy door).
     pub hide_names: bool,
-    /// The camera to use, by its index in the camera list; `None` for none.
-    pub camera: Option<u32>,
+    /// Whether to scan with the camera (the choice of camera is kept with the gate's
+    /// settings); off, the gate scans with a USB scanner and manual entry only.
+    pub camera: bool,
 }
 
 impl Default for Prefs {
@@ -103,7 +104,7 @@ impl Default for Prefs {
             language: "id".into(),
             sounds: true,
             hide_names: false,
-            camera: None,
+            camera: true,
         }
     }
 }
@@ -255,4 +256,24 @@ pub struct DemoTicket {
     /// The signed code the QR carries.
     pub code: String,
     pub qr_svg: String,
+}
+
+/// A preview frame for the scan screen, pushed as the `camera-preview` event (at most about
+/// 15 a second).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct CameraPreview {
+    /// `data:image/jpeg;base64,…`, ready for an `<img src>`.
+    pub jpeg: String,
+    pub width: u32,
+    pub height: u32,
+    /// The codes in this frame, their corners in preview pixels, to outline.
+    pub codes: Vec<gerbang_gate::camera::PreviewCode>,
+}
+
+/// The cameras, and which one is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CameraList {
+    pub cameras: Vec<gerbang_gate::camera::CameraInfo>,
+    /// The operator's choice; `None`: the first camera the system lists.
+    pub chosen: Option<gerbang_gate::camera::CameraChoice>,
 }

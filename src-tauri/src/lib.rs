@@ -4,6 +4,8 @@
 //! * [`state`]: what the app holds ([`AppState`]: the gate's station, the hosted relay) and
 //!   how it starts (host the relay with the demo event on a first run, or link to the paired
 //!   relay).
+//! * [`camera`]: the camera service started in the background, its codes recorded as scans, its
+//!   status and previews pushed to the window.
 //! * [`commands`]: the `#[tauri::command]`s the UI calls with `invoke`.
 //! * [`updates`]: the `gate-update` event that pushes status, counters and what other gates
 //!   did to the UI, a few times a second at most.
@@ -17,6 +19,7 @@
 //! type crossing IPC derives `ts_rs::TS`, and `ui/src/lib/bindings/` is generated from them
 //! (see the `bindings` test).
 
+pub mod camera;
 pub mod commands;
 pub mod dto;
 pub mod error;
@@ -53,6 +56,10 @@ pub fn run() -> tauri::Result<()> {
                 }
             });
             tauri::async_runtime::spawn(updates::run(app.handle().clone()));
+            // No camera is a status the scan screen shows, not a reason not to start.
+            if let Err(err) = camera::restart(app.handle()) {
+                tracing::warn!("the camera could not start: {err:#}");
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -71,6 +78,8 @@ pub fn run() -> tauri::Result<()> {
             commands::host_relay,
             commands::pairing_offer,
             commands::demo_tickets,
+            commands::cameras,
+            commands::choose_camera,
         ])
         .run(tauri::generate_context!())
 }

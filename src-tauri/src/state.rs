@@ -55,6 +55,8 @@ pub struct AppState {
     pub alerts: Mutex<VecDeque<Alert>>,
     /// The relay's latest live figures.
     pub stats: Mutex<Option<EventStats>>,
+    /// The camera, while it runs (see `camera.rs`). Held only to swap it.
+    pub camera: Mutex<Option<gerbang_gate::camera::CameraService>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,6 +88,7 @@ impl AppState {
             hosted: tokio::sync::Mutex::new(None),
             alerts: Mutex::new(VecDeque::new()),
             stats: Mutex::new(None),
+            camera: Mutex::new(None),
         })
     }
 

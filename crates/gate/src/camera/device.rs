@@ -16,6 +16,7 @@ use super::source::{FrameSource, Pace, SourceError, SourceInfo};
 
 /// A camera the system knows.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CameraInfo {
     /// The system's number for it (`/dev/videoN` on Linux). It can change when cameras are
     /// plugged in another order; [`CameraChoice`] also keeps the name for that reason.
@@ -28,6 +29,7 @@ pub struct CameraInfo {
 
 /// The camera an operator chose, as kept in the gate's settings ([`crate::Store::camera`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CameraChoice {
     pub index: u32,
     /// The camera's name when it was chosen. When set, the camera is found by name if its number

@@ -24,6 +24,7 @@ pub const MAX_SIDE: usize = 8192;
 /// The pixel layouts cameras deliver that the gate can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum PixelFormat {
     /// Motion JPEG: each frame a JPEG image (most USB webcams at 720p and above).
     Mjpeg,

@@ -47,6 +47,7 @@ pub struct Preview {
 
 /// A code's outline on the preview.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PreviewCode {
     pub text: String,
     /// The code's four corners (x, y) in preview pixels, in the order the reader reports them;

@@ -49,6 +49,7 @@ impl Default for CameraConfig {
 /// Serialised with a `state` tag: `{"state": "running", "camera": "…", …}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CameraStatus {
     /// Opening the camera for the first time.
     Starting,

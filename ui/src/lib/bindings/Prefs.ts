@@ -13,6 +13,7 @@ language: string, sounds: boolean,
  */
 hide_names: boolean, 
 /**
- * The camera to use, by its index in the camera list; `None` for none.
+ * Whether to scan with the camera (the choice of camera is kept with the gate's
+ * settings); off, the gate scans with a USB scanner and manual entry only.
  */
-camera: number | null, };
+camera: boolean, };

@@ -176,7 +176,15 @@ export class AppModel {
     if (isLang(prefs.language)) {
       setLang(prefs.language);
     }
-    this.prefs = await api.setPrefs(prefs);
+    // Shown at once; put back if the gate refuses it.
+    const before = this.prefs;
+    this.prefs = prefs;
+    try {
+      this.prefs = await api.setPrefs(prefs);
+    } catch (error) {
+      this.prefs = before;
+      throw error;
+    }
   }
 }
 

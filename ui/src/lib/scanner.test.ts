@@ -39,7 +39,7 @@ beforeEach(() => {
   shortcuts = [];
   clock = 1_000;
   detach = attachScanner(
-    { onScan: (text, at) => scans.push([text, at]), onStrayText: (text) => stray.push(text) },
+    { onScan: (text, at) => scans.push([text, at]), onStrayText: (text) => void stray.push(text) },
     { now: () => clock, eventTime: () => clock },
   );
   window.addEventListener('keydown', onShortcut);
@@ -121,5 +121,38 @@ describe('scanner on the page', () => {
     press(document.body, 'Enter', end);
     expect(scans).toEqual([]);
     expect(shortcuts).toHaveLength(8);
+  });
+});
+
+describe('scanner rescue of held-up first keys', () => {
+  it('puts first keys that came late back in front of the scan, out of the field', () => {
+    // "X" arrives 60 ms before the rest of the burst (the driver or USB stalled on it).
+    press(document.body, 'X', 1_000);
+    const end = type(document.body, 'YZ-1234', 1_060, 3);
+    press(document.body, 'Enter', end);
+    expect(stray).toEqual(['X']);
+    expect(scans).toEqual([['XYZ-1234', 1_060]]);
+  });
+
+  it('takes them back out of a focused field too', () => {
+    const field = document.getElementById('field') as HTMLInputElement;
+    field.focus();
+    press(field, 'G', 1_000);
+    press(field, 'B', 1_045);
+    const end = type(field, '1-ABCD', 1_090, 3);
+    press(field, 'Enter', end);
+    expect(field.value).toBe('');
+    expect(scans).toEqual([['GB1-ABCD', 1_090]]);
+  });
+
+  it('leaves a person’s typing alone when the scan comes later than RESCUE_MS', () => {
+    const field = document.getElementById('field') as HTMLInputElement;
+    field.focus();
+    press(field, 'a', 1_000);
+    wait(MAX_KEY_GAP_MS + 5);
+    const end = type(field, 'GB1-XYZ', 1_250, 5);
+    press(field, 'Enter', end);
+    expect(field.value).toBe('a');
+    expect(scans).toEqual([['GB1-XYZ', 1_250]]);
   });
 });

@@ -9,9 +9,17 @@ export interface ScannerHooks {
   /** A scanner typed `text`; its first key arrived at `startedAt` (performance.now() time). */
   onScan(text: string, startedAt: number): void;
   /** A person typed `text` while focus was on no text field (the scan screen puts it into its
-   * manual entry field). */
-  onStrayText?(text: string): void;
+   * manual entry field). Returns the field it went into, if any. */
+  onStrayText?(text: string): HTMLInputElement | HTMLTextAreaElement | null | void;
 }
+
+/** Typed text whose last key came at most this long (ms) before a scan started is taken to be
+ * the scan's own first keys, held up on their way (a stalled USB report, a busy page, a
+ * test driver sending keys one by one): it is taken back out of the field it went into and put
+ * in front of the scan. A person who types and then scans within this time gets a code that
+ * the ticket check refuses, instead of a code with its start missing; the same trade the wedge
+ * makes at MAX_KEY_GAP_MS, over a slightly longer time. */
+export const RESCUE_MS = 100;
 
 /** A text field keys can be given back to. */
 function editable(target: EventTarget | null): HTMLInputElement | HTMLTextAreaElement | null {
@@ -67,17 +75,52 @@ export function attachScanner(
   // Where the held keys were going: the element focused when the first of them arrived.
   let heldTarget: EventTarget | null = null;
 
+  // The latest text given back as typed: where it went, and when its last key arrived.
+  let recent: { field: HTMLInputElement | HTMLTextAreaElement | null; text: string; lastKeyAt: number } | null =
+    null;
+
+  /** Takes `recent` back out of its field if it was typed just before a scan that started at
+   * `startedAt`, and returns it ('' if nothing was taken). */
+  const rescue = (startedAt: number): string => {
+    const taken = recent;
+    recent = null;
+    if (!taken || startedAt - taken.lastKeyAt > RESCUE_MS || startedAt < taken.lastKeyAt) {
+      return '';
+    }
+    const { field, text } = taken;
+    if (!field) {
+      return text; // it went nowhere
+    }
+    const end = field.selectionEnd ?? field.value.length;
+    if (field.value.slice(0, end).endsWith(text)) {
+      field.setRangeText('', end - text.length, end, 'end');
+      field.dispatchEvent(new Event('input', { bubbles: true }));
+      return text;
+    }
+    return '';
+  };
+
   const deliver = (outs: Output[], startedAt: number | null, destination: EventTarget | null) => {
     for (const out of outs) {
+      const at = startedAt ?? now();
       if ('scan' in out) {
-        hooks.onScan(out.scan, startedAt ?? now());
+        hooks.onScan(rescue(at) + out.scan, at);
+        continue;
+      }
+      const field = editable(destination);
+      let into: HTMLInputElement | HTMLTextAreaElement | null = null;
+      if (field) {
+        insertText(field, out.typed);
+        into = field;
       } else {
-        const field = editable(destination);
-        if (field) {
-          insertText(field, out.typed);
-        } else {
-          hooks.onStrayText?.(out.typed);
-        }
+        const went = hooks.onStrayText?.(out.typed);
+        into = went instanceof HTMLInputElement || went instanceof HTMLTextAreaElement ? went : null;
+      }
+      // Typed text that follows the previous closely is one run, taken back whole.
+      if (recent && recent.field === into && at - recent.lastKeyAt <= RESCUE_MS) {
+        recent = { field: into, text: recent.text + out.typed, lastKeyAt: at };
+      } else {
+        recent = { field: into, text: out.typed, lastKeyAt: at };
       }
     }
   };

@@ -3,7 +3,8 @@
 # only what is missing. Safe to run again and again: when everything is there it prints nothing.
 #
 # * Debian packages: WebKitGTK and friends for the Tauri app, Xvfb and X tools for the headless
-#   app test, ImageMagick for screenshots and icons. Installed with apt-get as root, through
+#   app test, ImageMagick for screenshots and icons, Chromium for the UI's end-to-end tests
+#   (driven by playwright-core, which never downloads a browser of its own). Installed with apt-get as root, through
 #   `sudo` when that works without a prompt (or with one on a terminal), else the exact command
 #   is printed and the script fails.
 # * cargo, node and npm must already be there (rustup; Node.js 20.19+ or 22.12+); they are checked,
@@ -17,6 +18,7 @@ packages=(
     build-essential pkg-config libssl-dev libclang-dev
     libwebkit2gtk-4.1-dev librsvg2-dev
     xvfb xauth x11-utils webkit2gtk-driver imagemagick
+    chromium
 )
 
 say() { echo "deps: $*"; }

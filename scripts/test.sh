@@ -5,7 +5,7 @@
 #   scripts/test.sh
 #
 # Steps: Debian/npm dependencies, UI build and type check, rustfmt, clippy, the Rust tests, the UI
-# tests, and a smoke test that starts the real app under Xvfb and takes a screenshot. A failing
+# tests (Vitest, then end to end in Chromium), and a smoke test that starts the real app under Xvfb and takes a screenshot. A failing
 # step does not stop the later ones (except the first two, which the rest need); the last line
 # counts passed and failed steps, and the exit status is non-zero if any failed.
 set -euo pipefail
@@ -58,6 +58,11 @@ ui_build() { (cd ui && npm run --silent build -- --logLevel warn); }
 # svelte-check colours its last line and leaves the colour reset on the next one; plain is tidier.
 ui_check() { (cd ui && NO_COLOR=1 npm run --silent check); }
 ui_test() { (cd ui && npm test --silent); }
+# The built UI in Debian's Chromium with a fake back end; its screenshots go to a temporary
+# folder here (`npm run test:e2e` in ui/ refreshes the ones in docs/screenshots).
+ui_e2e() {
+    (cd ui && GERBANG_SCREENSHOTS="${TMPDIR:-/tmp}/gerbang-ui-screenshots" npm run --silent e2e)
+}
 
 smoke() {
     # gerbang-app's integration tests make `cargo test --workspace` build the real `gerbang`
@@ -84,6 +89,7 @@ step "rust: format (cargo fmt --check)" cargo fmt --all --check
 step "rust: lint (cargo clippy)" cargo clippy --workspace --all-targets -- -D warnings
 step "rust: tests (cargo test --workspace)" cargo test --workspace
 step "ui: tests (vitest)" ui_test
+step "ui: end-to-end tests (Chromium)" ui_e2e
 step "app: smoke test under Xvfb" smoke
 
 echo

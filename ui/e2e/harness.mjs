@@ -11,7 +11,9 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DIST = resolve(here, '../dist');
-export const SHOTS = resolve(here, '../../docs/screenshots');
+/** Where screenshots go: docs/screenshots, unless GERBANG_SCREENSHOTS says elsewhere (the CI
+ * run keeps them out of the working tree). */
+export const SHOTS = process.env.GERBANG_SCREENSHOTS ?? resolve(here, '../../docs/screenshots');
 const MOCK = join(here, 'mock-ipc.js');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 

@@ -244,7 +244,15 @@ describe('live updates', () => {
     await page.locator('[data-testid=toast][data-kind=conflict]').waitFor();
     assert.equal((await page.getByTestId('unread-badge').textContent()).trim(), '1');
 
+    // A snapshot on its way in shows its progress in the status bar.
+    await page.evaluate(() =>
+      window.__mock.update({ sync: { state: 'connecting', snapshot: { stage: 'applying', done: 25_000, total: 100_000 } } }),
+    );
+    await page.getByText('Memasang data acara… 25%').waitFor();
+    await shot(page, 'snapshot');
+
     await page.evaluate(() => window.__mock.update({ sync: { state: 'offline', outbox: 7, last_error: 'connection refused' } }));
+    assert.equal(await page.getByText('Memasang data acara').count(), 0);
     await page.locator('[data-testid=link-state][data-state=offline]').waitFor();
     assert.equal((await page.getByTestId('outbox-depth').textContent()).trim(), '7');
     await page.getByText('Luring: pindaian tetap diperiksa').waitFor();

@@ -9,9 +9,10 @@
 //   role       the device's role ('gate', 'supervisor', 'admin')
 //   firstRun   no scans yet
 //   hosting    this laptop hosts the relay
+//   ipcMs      the delay of each command's answer (default 2 ms, as a real round trip)
 (() => {
   const options = Object.assign(
-    { logTotal: 0, role: 'admin', firstRun: false, hosting: true },
+    { logTotal: 0, role: 'admin', firstRun: false, hosting: true, ipcMs: 2 },
     window.__GERBANG_MOCK__ || {},
   );
 
@@ -44,7 +45,8 @@
       ticket_id: n,
       holder: holderOf(n),
       type_id: n % 7 === 0 ? 2 : n % 11 === 0 ? 3 : 1,
-      code: `GB1.${String(n).padStart(6, '0')}.Q7xK2mZpL4vR9sTfA3bC`,
+      // Shaped like a real code (`GB:` and base45), but only this fixture knows it.
+      code: `GB:6BFOXN*TS0BI$ZDFRH${String(n).padStart(6, '0')}KLA%C7WJ2-.1E4BG:V+R8`,
     };
   }
   const TICKETS = new Map();
@@ -161,7 +163,7 @@
     const t = TICKETS.get(text);
     let verdict;
     if (!t) {
-      const kind = text.startsWith('GB1.') ? 'unknown_ticket' : 'malformed';
+      const kind = text.startsWith('GB:') ? 'unknown_ticket' : 'malformed';
       record(null, gate.name, gate.direction, kind, at, { code: text });
       verdict = { kind, ticket_id: null, holder: null, ticket_type: null, reason: 'no such ticket', previous: null };
     } else if (gate.direction === 'exit') {
@@ -407,7 +409,7 @@
     const command = commands[cmd];
     if (!command) throw { kind: 'internal', message: `the mock has no command ${cmd}` };
     // A little latency, as a real IPC round trip has.
-    await new Promise((r) => setTimeout(r, 2));
+    if (options.ipcMs > 0) await new Promise((r) => setTimeout(r, options.ipcMs));
     return command(args);
   }
 

@@ -86,6 +86,8 @@ const id = {
   'scan.recent': 'Pindaian terakhir di gerbang ini',
   'scan.noRecent': 'Hasil pindaian muncul di sini.',
   'scan.failed': 'Pindaian gagal: {error}',
+  'scan.keysScreens': 'pindah layar',
+  'scan.keysClose': 'tutup hasil',
 
   'counter.admitted': 'Sudah masuk',
   'counter.inside': 'Di dalam',
@@ -368,6 +370,8 @@ const en: Messages = {
   'scan.recent': 'Latest scans at this gate',
   'scan.noRecent': 'Scan results appear here.',
   'scan.failed': 'The scan failed: {error}',
+  'scan.keysScreens': 'switch screens',
+  'scan.keysClose': 'close the verdict',
 
   'counter.admitted': 'Admitted',
   'counter.inside': 'Inside now',

@@ -115,25 +115,29 @@ export async function calls(page, cmd) {
 }
 
 /** Keys as a USB scanner types them: `gapMs` apart, then Enter, into whatever has focus.
- * They are dispatched inside the page, so their timing is the scanner's and not that of the
- * test driver's round trips (Chromium's remote protocol can hold a key back for tens of
- * milliseconds, most of all right after a screenshot). */
+ * They are dispatched inside the page in one go, each stamped with the time a scanner would
+ * have sent it (`timeStamp`, which the wedge reads), so their timing is the scanner's and
+ * not that of the test driver's round trips (Chromium's remote protocol can hold a key back
+ * for tens of milliseconds, most of all right after a screenshot) or of a loaded machine
+ * pausing the page. */
 export async function scanKeys(page, code, { enter = true, gapMs = 3 } = {}) {
   await page.evaluate(
     ({ code, enter, gapMs }) => {
       const target = document.activeElement ?? document.body;
-      const pause = (ms) => {
-        const end = performance.now() + ms;
-        while (performance.now() < end);
-      };
+      // As if the scanner had been typing for the last (keys × gap) ms: no stamp is later than
+      // the moment its key is handled.
+      const keys = [...code].length + (enter ? 1 : 0);
+      const start = performance.now() - (keys - 1) * gapMs;
+      let i = 0;
       const send = (key) => {
-        target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
-        target.dispatchEvent(new KeyboardEvent('keyup', { key, bubbles: true, cancelable: true }));
+        const at = start + i++ * gapMs;
+        for (const type of ['keydown', 'keyup']) {
+          const event = new KeyboardEvent(type, { key, bubbles: true, cancelable: true });
+          Object.defineProperty(event, 'timeStamp', { value: at });
+          target.dispatchEvent(event);
+        }
       };
-      for (const c of code) {
-        send(c);
-        pause(gapMs);
-      }
+      for (const c of code) send(c);
       if (enter) send('Enter');
     },
     { code, enter, gapMs },

@@ -124,8 +124,10 @@ export class AppModel {
     }
     if (update.messages.length) {
       this.incoming = [...this.incoming, ...update.messages].slice(-200);
+      // Our own messages come back from the relay too; they are not news.
+      const news = update.messages.filter((m) => m.from !== this.gate.name).length;
       if (this.screen !== 'messages') {
-        this.unread += update.messages.length;
+        this.unread += news;
       }
     }
     const onlookers = this.screen === 'dashboard' || this.role === 'supervisor';
@@ -150,9 +152,13 @@ export class AppModel {
     this.counters = result.counters;
     const shown: Shown = { seq: ++this.seq, result, code, startedAt };
     this.verdict = shown;
-    this.recent = [shown, ...this.recent].slice(0, RECENT_KEPT);
-    if (this.prefs.sounds) {
-      play(lookOf(result.verdict.kind).sound);
+    // The camera reading a code it has just read records nothing new: the verdict shows
+    // again, but it is not a new scan to list or to sound.
+    if (!result.duplicate) {
+      this.recent = [shown, ...this.recent].slice(0, RECENT_KEPT);
+      if (this.prefs.sounds) {
+        play(lookOf(result.verdict.kind).sound);
+      }
     }
   }
 

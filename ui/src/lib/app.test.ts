@@ -1,0 +1,117 @@
+// The app's state against a mocked back end: start, updates, scans, unread messages.
+
+import { emit } from '@tauri-apps/api/event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GATE_UPDATE } from './api';
+import { SNAPSHOT } from './testdata';
+import { AppModel } from './app.svelte';
+import type { GateUpdate } from './bindings/GateUpdate';
+import type { ScanResult } from './bindings/ScanResult';
+import { lang } from './i18n';
+import { get } from 'svelte/store';
+
+function update(part: Partial<GateUpdate> = {}): GateUpdate {
+  return {
+    sync: { ...SNAPSHOT.sync },
+    counters: SNAPSHOT.counters,
+    role: 'gate',
+    remote_scans: [],
+    settled: [],
+    alerts: [],
+    messages: [],
+    stats: null,
+    remote_scans_dropped: 0,
+    ...part,
+  };
+}
+
+const RESULT: ScanResult = {
+  scan_id: 's1',
+  verdict: { kind: 'admitted', ticket_id: 1, holder: 'Budi', ticket_type: null, reason: '', previous: null },
+  duplicate: false,
+  at: 1,
+  counters: {
+    event: { issued: 10, admitted: 2, exits: 0, inside_now: 2, refused: 0 },
+    gate: { issued: 10, admitted: 2, exits: 0, inside_now: 2, refused: 0 },
+  },
+};
+
+let app: AppModel;
+let scans: unknown[];
+
+beforeEach(() => {
+  scans = [];
+  mockIPC(
+    (cmd, args) => {
+      if (cmd === 'app_snapshot') return { ...SNAPSHOT, prefs: { ...SNAPSHOT.prefs, language: 'en' } };
+      if (cmd === 'scan') {
+        scans.push(args);
+        return RESULT;
+      }
+      throw new Error(`unexpected ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
+  app = new AppModel();
+});
+
+afterEach(() => {
+  app.stop();
+  clearMocks();
+});
+
+describe('AppModel', () => {
+  it('starts from app_snapshot, takes its language, then follows gate-update', async () => {
+    await app.start();
+    expect(app.ready).toBe(true);
+    expect(app.gate.name).toBe('Gerbang 1');
+    expect(app.offset).toBe(420);
+    expect(get(lang)).toBe('en');
+
+    await emit(GATE_UPDATE, update({ sync: { ...SNAPSHOT.sync, state: 'offline', outbox: 3 }, role: 'supervisor' }));
+    expect(app.sync?.state).toBe('offline');
+    expect(app.sync?.outbox).toBe(3);
+    expect(app.canScan).toBe(false);
+    expect(app.updates).toBe(1);
+  });
+
+  it('counts messages from others as unread until Messages is opened', async () => {
+    await app.start();
+    await emit(
+      GATE_UPDATE,
+      update({
+        messages: [
+          { message_id: 'a', from: 'Gerbang 2', to: null, text: 'hi', at: 1 },
+          { message_id: 'b', from: 'Gerbang 1', to: null, text: 'mine', at: 2 },
+        ],
+      }),
+    );
+    expect(app.unread).toBe(1);
+    expect(app.incoming).toHaveLength(2);
+    app.go('messages');
+    expect(app.unread).toBe(0);
+  });
+
+  it('scans: shows the verdict, lists it, takes the new counters', async () => {
+    await app.start();
+    await app.scan('GB:1', 'wedge', 5);
+    expect(scans).toEqual([{ text: 'GB:1', source: 'wedge' }]);
+    expect(app.verdict?.result.verdict.kind).toBe('admitted');
+    expect(app.verdict?.startedAt).toBe(5);
+    expect(app.recent).toHaveLength(1);
+    expect(app.counters.event.admitted).toBe(2);
+    app.go('log');
+    expect(app.verdict).toBeNull();
+  });
+
+  it('says why it could not start, and can try again', async () => {
+    clearMocks();
+    mockIPC(() => {
+      throw { kind: 'internal', message: 'cannot open the gate database' };
+    });
+    await app.start();
+    expect(app.ready).toBe(false);
+    expect(app.startError).toBe('cannot open the gate database');
+  });
+});

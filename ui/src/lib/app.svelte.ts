@@ -68,6 +68,7 @@ export class AppModel {
   private seq = 0;
 
   private unlisten: (() => void) | null = null;
+  private refreshing = false;
 
   /** The event's UTC offset in minutes (the laptop's until an event is known). */
   get offset(): number {
@@ -99,14 +100,29 @@ export class AppModel {
     this.info = snap.info;
     this.gate = snap.gate;
     this.event = snap.event;
+    this.hosting = snap.hosting;
+    if (this.ready && this.unlisten) {
+      // Updates keep the rest current, and may be newer than this answer.
+      return;
+    }
     this.counters = snap.counters;
     this.sync = snap.sync;
-    this.hosting = snap.hosting;
     this.prefs = snap.prefs;
     this.role = snap.role;
     if (isLang(snap.prefs.language)) {
       setLang(snap.prefs.language);
     }
+  }
+
+  /** `refresh`, at most one at a time, errors left for the next try. */
+  refreshQuietly(): void {
+    if (this.refreshing) {
+      return;
+    }
+    this.refreshing = true;
+    this.refresh()
+      .catch(() => {})
+      .finally(() => (this.refreshing = false));
   }
 
   stop(): void {
@@ -116,6 +132,12 @@ export class AppModel {
 
   /** Takes in one `gate-update`. */
   apply(update: GateUpdate): void {
+    // What `gate-update` does not carry (whether this laptop hosts the relay, the event, the
+    // gate's setup) can change when the link does: a first run starts hosting in the
+    // background, a pairing moves to another relay. Read the snapshot again then.
+    if (this.sync && (update.sync.state !== this.sync.state || update.sync.relay !== this.sync.relay)) {
+      this.refreshQuietly();
+    }
     this.sync = update.sync;
     this.counters = update.counters;
     this.role = update.role ?? this.role;

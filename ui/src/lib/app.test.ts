@@ -2,7 +2,7 @@
 
 import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GATE_UPDATE } from './api';
 import { SNAPSHOT } from './testdata';
 import { AppModel } from './app.svelte';
@@ -113,5 +113,31 @@ describe('AppModel', () => {
     await app.start();
     expect(app.ready).toBe(false);
     expect(app.startError).toBe('cannot open the gate database');
+  });
+});
+
+describe('AppModel refresh', () => {
+  it('reads the snapshot again when the link changes (hosting starts in the background)', async () => {
+    let snapshots = 0;
+    clearMocks();
+    mockIPC(
+      (cmd) => {
+        if (cmd !== 'app_snapshot') throw new Error(cmd);
+        snapshots += 1;
+        return {
+          ...SNAPSHOT,
+          sync: { ...SNAPSHOT.sync, state: 'connecting' },
+          hosting: snapshots > 1 ? { url: 'wss://10.0.0.5:8420', listen: '0.0.0.0:8420' } : null,
+        };
+      },
+      { shouldMockEvents: true },
+    );
+    const model = new AppModel();
+    await model.start();
+    expect(model.hosting).toBeNull();
+    await emit(GATE_UPDATE, update({ sync: { ...SNAPSHOT.sync, state: 'online' } }));
+    await vi.waitFor(() => expect(model.hosting?.url).toBe('wss://10.0.0.5:8420'));
+    expect(snapshots).toBe(2);
+    model.stop();
   });
 });

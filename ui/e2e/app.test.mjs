@@ -112,6 +112,9 @@ describe('scan screen', () => {
     assert.equal(await page.getByTestId('demo-ticket').count(), 12);
     assert.deepEqual((await calls(page, 'demo_tickets')).at(-1).args, { first: 1, count: 12 });
     await shot(page, 'demo-tickets');
+    // The print stylesheet puts a page of 12 tickets, and nothing else, on one A4 sheet.
+    const pdf = (await page.pdf({ format: 'A4' })).toString('latin1');
+    assert.equal(pdf.match(/\/Type\s*\/Page\b/g)?.length, 1, 'one A4 page');
     await page.getByTestId('demo-next').click();
     await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'demo_tickets' && c.args.first === 13));
     await page.close();

@@ -39,7 +39,7 @@ const id = {
   'link.offline': 'Luring',
   'link.refused': 'Ditolak relay',
   'link.stopped': 'Tidak terhubung',
-  'status.outbox': 'Antrean',
+  'status.outbox': 'Tertunda',
   'status.outboxTitle': 'Pindaian yang belum diterima relay',
   'status.lastSync': 'Sinkron',
   'status.never': 'belum pernah',

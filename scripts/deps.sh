@@ -4,7 +4,9 @@
 #
 # * Debian packages: WebKitGTK and friends for the Tauri app, Xvfb and X tools for the headless
 #   app test, ImageMagick for screenshots and icons, libclang for the camera's V4L2 bindings
-#   (bindgen). Serial scanners need no libudev: ports are listed from /sys. Installed with apt-get as root, through
+#   (bindgen), Chromium for the UI's end-to-end tests (driven by playwright-core, which never
+#   downloads a browser of its own). Serial scanners need no libudev: ports are listed from /sys.
+#   Installed with apt-get as root, through
 #   `sudo` when that works without a prompt (or with one on a terminal), else the exact command
 #   is printed and the script fails.
 # * cargo, node and npm must already be there (rustup; Node.js 20.19+ or 22.12+); they are checked,
@@ -18,6 +20,7 @@ packages=(
     build-essential pkg-config libssl-dev libclang-dev
     libwebkit2gtk-4.1-dev librsvg2-dev
     xvfb xauth x11-utils webkit2gtk-driver imagemagick
+    chromium
 )
 
 say() { echo "deps: $*"; }

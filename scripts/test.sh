@@ -5,7 +5,8 @@
 #   scripts/test.sh
 #
 # Steps: Debian/npm dependencies, UI build and type check, rustfmt, clippy, the Rust tests, the UI
-# tests, and a smoke test that starts the real app under Xvfb and takes a screenshot. A failing
+# tests (Vitest, then end to end in Chromium), and the real app: two instances under Xvfb, driven
+# over WebDriver (one hosts the relay and scans, the other pairs with it and sees the scan). A failing
 # step does not stop the later ones (except the first two, which the rest need); the last line
 # counts passed and failed steps, and the exit status is non-zero if any failed.
 set -euo pipefail
@@ -58,22 +59,23 @@ ui_build() { (cd ui && npm run --silent build -- --logLevel warn); }
 # svelte-check colours its last line and leaves the colour reset on the next one; plain is tidier.
 ui_check() { (cd ui && NO_COLOR=1 npm run --silent check); }
 ui_test() { (cd ui && npm test --silent); }
+# The built UI in Debian's Chromium with a fake back end; its screenshots go to a temporary
+# folder here (`npm run test:e2e` in ui/ refreshes the ones in docs/screenshots).
+ui_e2e() {
+    (cd ui && GERBANG_SCREENSHOTS="${TMPDIR:-/tmp}/gerbang-ui-screenshots" npm run --silent e2e)
+}
 
-smoke() {
+app_webdriver() {
     # gerbang-app's integration tests make `cargo test --workspace` build the real `gerbang`
     # binary, with the same dependency features as the rest of the test build; `--no-run` only
     # makes sure it is current. If some other crate does not compile, build the app on its own
     # (slower: different features mean different dependency builds) so this step still reports
     # on the app itself.
     if ! cargo test --workspace --no-run --quiet 2>/dev/null; then
-        echo "smoke: the workspace does not build; building gerbang-app alone"
+        echo "webdriver: the workspace does not build; building gerbang-app alone"
         cargo build -p gerbang-app || return 1
     fi
-    local dir
-    dir="${GERBANG_SMOKE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/gerbang-smoke.XXXXXX")}"
-    mkdir -p "$dir"
-    xvfb-run -a -s "-screen 0 1280x800x24" \
-        scripts/smoke-app.sh "$CARGO_TARGET_DIR/debug/gerbang" "$dir/gerbang-first-screen.png"
+    scripts/webdriver.sh "${GERBANG_WEBDRIVER_SHOTS:-}"
 }
 
 required "dependencies (scripts/deps.sh)" scripts/deps.sh
@@ -84,7 +86,8 @@ step "rust: format (cargo fmt --check)" cargo fmt --all --check
 step "rust: lint (cargo clippy)" cargo clippy --workspace --all-targets -- -D warnings
 step "rust: tests (cargo test --workspace)" cargo test --workspace
 step "ui: tests (vitest)" ui_test
-step "app: smoke test under Xvfb" smoke
+step "ui: end-to-end tests (Chromium)" ui_e2e
+step "app: two real app instances over WebDriver (Xvfb)" app_webdriver
 
 echo
 if [ "$failed" -gt 0 ]; then

@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "host_relay",
     "pairing_offer",
     "demo_tickets",
+    "camera_status",
     "cameras",
     "choose_camera",
 ];

@@ -14,6 +14,8 @@ export default defineConfig({
     // WebKitGTK 2.4x (Debian 12 and later) and current WebView2 both run ES2022.
     target: 'es2022',
   },
+  // Component tests mount Svelte components in happy-dom: they need Svelte's browser build.
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     // `@tauri-apps/api/mocks` installs its IPC mock on `window`, so tests need a DOM.
     environment: 'happy-dom',

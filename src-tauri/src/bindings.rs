@@ -28,6 +28,7 @@ fn export_all(dir: &Path) {
     DemoTicket::export_all(&cfg).unwrap();
     CameraPreview::export_all(&cfg).unwrap();
     CameraList::export_all(&cfg).unwrap();
+    CameraScan::export_all(&cfg).unwrap();
     gerbang_gate::camera::CameraStatus::export_all(&cfg).unwrap();
     IpcError::export_all(&cfg).unwrap();
     gerbang_gate::LogFilter::export_all(&cfg).unwrap();

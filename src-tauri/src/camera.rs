@@ -2,7 +2,7 @@
 //! background, its codes recorded as scans, its status and previews pushed to the window.
 //!
 //! Events: `camera-status` ([`CameraStatus`]) when it changes, `camera-preview`
-//! ([`CameraPreview`], at most ~15 a second), `camera-scan` ([`ScanResult`]) for each code the
+//! ([`CameraPreview`], at most ~15 a second), `camera-scan` ([`CameraScan`]) for each code the
 //! camera read (once per sighting; the store's duplicate window agrees with the camera's), and
 //! `camera-pairing` (the text) for a relay's pairing QR code, which is not a ticket.
 
@@ -13,7 +13,7 @@ use gerbang_gate::camera::{CameraConfig, CameraService, CameraStatus};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{CameraPreview, ScanResult};
+use crate::dto::{CameraPreview, CameraScan, ScanResult};
 use crate::state::AppState;
 
 pub const CAMERA_STATUS: &str = "camera-status";
@@ -78,13 +78,14 @@ pub fn restart(app: &AppHandle) -> anyhow::Result<()> {
                         match station.scan(&code.text) {
                             Ok(outcome) => {
                                 let counters = crate::commands::counters(&state).unwrap_or_default();
-                                let _ = app.emit(CAMERA_SCAN, &ScanResult {
+                                let result = ScanResult {
                                     scan_id: outcome.scan_id,
                                     verdict: outcome.verdict,
                                     duplicate: outcome.duplicate,
                                     at: outcome.at,
                                     counters,
-                                });
+                                };
+                                let _ = app.emit(CAMERA_SCAN, &CameraScan { text: code.text, result });
                             }
                             Err(err) => tracing::warn!("a camera scan was not recorded: {err}"),
                         }

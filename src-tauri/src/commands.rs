@@ -6,6 +6,7 @@ use std::sync::PoisonError;
 
 use gerbang_core::protocol::Role;
 use gerbang_core::{GateRules, Millis};
+use gerbang_gate::camera::CameraStatus;
 use gerbang_gate::{Attendee, LogFilter};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -36,7 +37,7 @@ pub async fn app_snapshot(
         listen: h.addr().to_string(),
     });
     let sync = state.station.status().borrow().clone();
-    Ok(AppSnapshot {
+    let snapshot = AppSnapshot {
         info: AppInfo {
             name: app.package_info().name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -49,7 +50,9 @@ pub async fn app_snapshot(
         sync,
         hosting,
         prefs: state.prefs()?,
-    })
+    };
+    crate::note_ready();
+    Ok(snapshot)
 }
 
 /// Decides and records a scanned or typed code.
@@ -214,6 +217,19 @@ pub fn set_prefs(app: tauri::AppHandle, state: State<'_, AppState>, prefs: Prefs
         crate::camera::restart(&app)?;
     }
     Ok(prefs)
+}
+
+/// What the camera is doing now (the `camera-status` event tells each change after this).
+#[tauri::command]
+pub fn camera_status(state: State<'_, AppState>) -> CameraStatus {
+    state
+        .camera
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map_or(CameraStatus::Stopped, |camera| {
+            camera.status().borrow().clone()
+        })
 }
 
 /// The cameras the system knows, and the chosen one.

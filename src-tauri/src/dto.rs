@@ -270,6 +270,14 @@ pub struct CameraPreview {
     pub codes: Vec<gerbang_gate::camera::PreviewCode>,
 }
 
+/// A code the camera read and the gate recorded, pushed as the `camera-scan` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CameraScan {
+    /// The code's text, as read.
+    pub text: String,
+    pub result: ScanResult,
+}
+
 /// The cameras, and which one is chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct CameraList {

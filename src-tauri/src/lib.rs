@@ -32,10 +32,31 @@ mod bindings;
 pub use error::{ErrorKind, IpcError};
 pub use state::AppState;
 
+use std::sync::{Once, OnceLock};
+use std::time::Instant;
+
 use tauri::Manager;
+
+/// When `run` began: start-up time is measured from here.
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Logs, once, how long after start the window asked for its first snapshot: from then on it
+/// draws the scan screen and takes scans (`scripts/bench-app.sh` reads this line).
+pub(crate) fn note_ready() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        if let Some(started) = STARTED.get() {
+            tracing::info!(
+                "ready to scan {} ms after start",
+                started.elapsed().as_millis()
+            );
+        }
+    });
+}
 
 /// Builds the app, registers the commands and runs the event loop until the last window closes.
 pub fn run() -> tauri::Result<()> {
+    STARTED.get_or_init(Instant::now);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")
@@ -78,6 +99,7 @@ pub fn run() -> tauri::Result<()> {
             commands::host_relay,
             commands::pairing_offer,
             commands::demo_tickets,
+            commands::camera_status,
             commands::cameras,
             commands::choose_camera,
         ])

@@ -3,7 +3,8 @@
 // tauri-driver speaks WebDriver on its port and starts the app through WebKitWebDriver; each
 // session is one app process.
 
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecc';
+/** The key of an element reference in WebDriver's JSON (W3C). */
+export const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export class WebDriverError extends Error {}
 
@@ -53,8 +54,10 @@ export class Session {
     return found.map((e) => e[ELEMENT]);
   }
 
+  /** The element's text content (WebKitWebDriver's own "element text" leaves out some of a
+   * grid button's children, so the page is asked instead). */
   async text(element) {
-    return this.cmd('GET', `/element/${element}/text`);
+    return this.exec('return arguments[0].textContent', [{ [ELEMENT]: element }]);
   }
 
   async attr(element, name) {
@@ -111,6 +114,8 @@ export class Session {
 
 /** The Enter key in WebDriver's key space. */
 export const ENTER = '\uE007';
+/** The Escape key. */
+export const ESCAPE = '\uE00C';
 
 async function call(base, method, path, body) {
   const response = await fetch(base + path, {

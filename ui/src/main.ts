@@ -1,3 +1,5 @@
+// First: libraries below read navigator.language as their modules load.
+import './lib/locale';
 import '@fontsource-variable/inter';
 import './app.css';
 import { mount } from 'svelte';

@@ -19,8 +19,8 @@
 //!    half size saw finder patterns it could not use (nothing decoded, or any left over beside
 //!    the codes it read: the third code of a frame with several). Small codes still leave
 //!    finder-pattern candidates at half size, so a frame with nothing like a code costs only
-//!    the half-size pass. Finder patterns are looked for on every fifth row here (every third
-//!    at half size). When it reads nothing in a dim, low-contrast frame in which half size saw
+//!    the half-size pass. Finder patterns are looked for on every fifth row here in frames up
+//!    to 775 rows (every third at half size and in taller frames). When it reads nothing in a dim, low-contrast frame in which half size saw
 //!    a large candidate, the full frame is read once more, contrast-stretched with the
 //!    half-size histogram's table and the lower flatness threshold: a ticket printed on grey
 //!    paper against a lighter background.
@@ -110,7 +110,8 @@ pub struct DecoderConfig {
     pub unused_for_full: usize,
     /// Look for finder patterns on every fifth row of the full-size frame instead of every third:
     /// a finder pattern's centre is at least six pixels tall at full size for any code that can be
-    /// read there, and the row scans are most of the pass's cost.
+    /// read there, and the row scans are most of the pass's cost. Frames taller than 775 rows
+    /// keep every third row (rxing's fast scan would step more than five rows there).
     pub sparse_full_rows: bool,
     /// When full size read nothing in a dim, low-contrast frame in which half size saw a large
     /// finder-pattern candidate, read full size once more, contrast-stretched and with the lower

@@ -31,6 +31,9 @@ pub(crate) struct RxingRead {
     /// Finder-pattern candidates not used by the codes read (our binariser only): at least three
     /// hint at another code that did not decode.
     pub unused_candidates: usize,
+    /// The size (in pixels across) of the largest finder-pattern candidate seen (our binariser
+    /// only).
+    pub largest_candidate: usize,
 }
 
 /// How to run rxing on one buffer.
@@ -48,6 +51,9 @@ pub(crate) struct RxingOptions {
     /// Count finder-pattern candidates when nothing decoded (free with our binariser; one more
     /// scan of the bits with rxing's).
     pub count_finders: bool,
+    /// Look for finder patterns on every fifth row instead of every third (our binariser only,
+    /// frames up to 775 rows tall): enough for modules of two pixels and more, as at full size.
+    pub sparse_rows: bool,
 }
 
 /// Hints for rxing: plain QR codes only. Micro QR and rMQR have far weaker error correction;
@@ -106,13 +112,19 @@ fn polarities(options: RxingOptions) -> &'static [bool] {
 fn read_own(mut matrix: BitMatrix, options: RxingOptions) -> RxingRead {
     let mut out = RxingRead::default();
     let mut flipped = false;
+    // rxing's fast scan steps 3h / 388 rows: every fifth row up to 775 rows, more in taller
+    // frames, where it would skip a small code's finder pattern; those keep every third row.
+    let sparse = options.sparse_rows && matrix.height() * 3 / (4 * 97) <= 5;
     for &inverted in polarities(options) {
         if inverted != flipped {
             matrix.flip_self();
             flipped = inverted;
         }
-        let mut patterns = FindFinderPatterns(&matrix, true, 0);
+        let mut patterns = FindFinderPatterns(&matrix, !sparse, 0);
         let found = patterns.len();
+        for p in &patterns {
+            out.largest_candidate = out.largest_candidate.max(p.size.max(0) as usize);
+        }
         let mut used: Vec<ConcentricPattern> = Vec::new();
         for set in GenerateFinderPatternSets(&mut patterns) {
             if [set.bl, set.tl, set.tr].iter().any(|p| used.contains(p)) {

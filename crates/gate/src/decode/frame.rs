@@ -110,20 +110,39 @@ impl<'a> LumaFrame<'a> {
     }
 
     /// Writes the frame at half width and height into `out`, each pixel the mean of a 2x2 block.
+    /// Two rows are first added element-wise (vectorised), then neighbouring pairs of sums.
     pub(crate) fn halve_into(&self, out: &mut Vec<u8>) {
         let (w, h) = (self.width / 2, self.height / 2);
         out.clear();
-        out.reserve(w * h);
-        for y in 0..h {
+        out.resize(w * h, 0);
+        let mut pair = vec![0u16; 2 * w];
+        for (y, out_row) in out.chunks_exact_mut(w.max(1)).enumerate().take(h) {
             let (a, b) = (self.row(2 * y), self.row(2 * y + 1));
-            out.extend(
-                a.chunks_exact(2)
-                    .zip(b.chunks_exact(2))
-                    .take(w)
-                    .map(|(a, b)| {
-                        ((a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16 + 2) / 4) as u8
-                    }),
-            );
+            for ((s, &a), &b) in pair.iter_mut().zip(a).zip(b) {
+                *s = u16::from(a) + u16::from(b);
+            }
+            for (o, s) in out_row.iter_mut().zip(pair.chunks_exact(2)) {
+                *o = ((s[0] + s[1] + 2) / 4) as u8;
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halving_averages_2x2_blocks_of_a_strided_frame() {
+        // 5x3 pixels in rows of 7 bytes: the last column and row are dropped, padding unread.
+        let data: Vec<u8> = (0..21).map(|i| (i * 12) as u8).collect();
+        let frame = LumaFrame::new(&data, 5, 3, 7).unwrap();
+        let mut out = vec![99; 3];
+        frame.halve_into(&mut out);
+        // Blocks (0, 12, 84, 96) and (24, 36, 108, 120).
+        assert_eq!(out, [48, 72]);
+        let one = LumaFrame::packed(&[7], 1, 1).unwrap();
+        one.halve_into(&mut out);
+        assert!(out.is_empty());
     }
 }

@@ -16,9 +16,14 @@
 //!    (zxing-cpp's QR detector ported to Rust), dark-on-light and then, with the bits flipped,
 //!    light-on-dark (phones in dark mode). Every code it finds is returned.
 //! 3. **Full size**: the same at full resolution, for codes too small to survive halving, when
-//!    half size saw finder patterns it could not use (nothing decoded, or at least three left
-//!    over beside the codes it read). Small codes still leave finder-pattern candidates at half
-//!    size, so a frame with nothing like a code costs only the half-size pass.
+//!    half size saw finder patterns it could not use (nothing decoded, or any left over beside
+//!    the codes it read: the third code of a frame with several). Small codes still leave
+//!    finder-pattern candidates at half size, so a frame with nothing like a code costs only
+//!    the half-size pass. Finder patterns are looked for on every fifth row here in frames up
+//!    to 775 rows (every third at half size and in taller frames). When it reads nothing in a dim, low-contrast frame in which half size saw
+//!    a large candidate, the full frame is read once more, contrast-stretched with the
+//!    half-size histogram's table and the lower flatness threshold: a ticket printed on grey
+//!    paper against a lighter background.
 //! 4. **Second opinion** (off by default for camera frames): rqrr (quirc's algorithm) on the
 //!    half-size frame, only when an rxing pass saw finder-pattern candidates it could not
 //!    decode. On the corpus it read no code that rxing had missed and cost up to 10 ms on busy
@@ -99,6 +104,19 @@ pub struct DecoderConfig {
     pub rqrr: bool,
     /// Run rqrr on the full-size frame instead of the half-size one (the rqrr-alone baseline).
     pub rqrr_full_size: bool,
+    /// When the half-size pass read codes, also read full size if at least this many
+    /// finder-pattern candidates were left over (another code, too small for half size, may be
+    /// there). 1 by default; it was 3, which missed the third code of some frames with several.
+    pub unused_for_full: usize,
+    /// Look for finder patterns on every fifth row of the full-size frame instead of every third:
+    /// a finder pattern's centre is at least six pixels tall at full size for any code that can be
+    /// read there, and the row scans are most of the pass's cost. Frames taller than 775 rows
+    /// keep every third row (rxing's fast scan would step more than five rows there).
+    pub sparse_full_rows: bool,
+    /// When full size read nothing in a dim, low-contrast frame in which half size saw a large
+    /// finder-pattern candidate, read full size once more, contrast-stretched and with the lower
+    /// flatness threshold (see [`LOW_CONTRAST_RANGE`]).
+    pub low_contrast_retry: bool,
 }
 
 impl Default for DecoderConfig {
@@ -112,6 +130,9 @@ impl Default for DecoderConfig {
             full_needs_evidence: true,
             rqrr: false,
             rqrr_full_size: false,
+            unused_for_full: 1,
+            sparse_full_rows: true,
+            low_contrast_retry: true,
         }
     }
 }
@@ -127,6 +148,9 @@ impl DecoderConfig {
         full_needs_evidence: false,
         rqrr: true,
         rqrr_full_size: true,
+        unused_for_full: 3,
+        sparse_full_rows: false,
+        low_contrast_retry: false,
     };
     /// rxing alone, as it comes: its own binariser, the full frame, dark-on-light.
     pub const RXING_ONLY: DecoderConfig = DecoderConfig {
@@ -138,8 +162,37 @@ impl DecoderConfig {
         full_needs_evidence: false,
         rqrr: false,
         rqrr_full_size: false,
+        unused_for_full: 3,
+        sparse_full_rows: false,
+        low_contrast_retry: false,
+    };
+    /// The pipeline as it was before the full-size pass was tuned (for comparison): a leftover
+    /// of three candidates for a second look, every third row, no low-contrast retry.
+    pub const BEFORE_TUNING: DecoderConfig = DecoderConfig {
+        unused_for_full: 3,
+        sparse_full_rows: false,
+        low_contrast_retry: false,
+        tracking: true,
+        full: true,
+        half: true,
+        inverted: true,
+        own_binariser: true,
+        full_needs_evidence: true,
+        rqrr: false,
+        rqrr_full_size: false,
     };
 }
+
+/// A frame whose levels (1st to 99th percentile) span less than this is dim or low in contrast:
+/// a low-contrast code in it may need the contrast-stretched full-size read. (Frames with a
+/// small code on a plain background span little too, which is why the retry also needs a large
+/// candidate: measured on the corpus, low-contrast frames span 41–126 levels, small-code frames
+/// 35–97, everything else 102 and more.)
+pub const LOW_CONTRAST_RANGE: usize = 110;
+
+/// The smallest half-size finder-pattern candidate (pixels across) that makes a low-contrast
+/// retry worth it: a code large enough not to be a small code's.
+const LOW_CONTRAST_CANDIDATE: usize = 12;
 
 /// How far beyond the last code's bounding box the tracked region reaches, as a fraction of the
 /// box's larger side on each edge: a hand moves a ticket a little between frames.
@@ -159,6 +212,8 @@ pub struct Decoder {
     half: Vec<u8>,
     /// A packed copy of a region (tracking) or of a strided frame.
     scratch: Vec<u8>,
+    /// The contrast-stretched full-size frame, for the low-contrast retry.
+    stretched: Vec<u8>,
     /// The bounding box (x0, y0, x1, y1) of the last frame's codes, if it had any.
     last_region: Option<(f32, f32, f32, f32)>,
     /// The last frame's codes were light on dark.
@@ -193,6 +248,7 @@ impl Decoder {
             hints: rxing_hints(),
             half: Vec::new(),
             scratch: Vec::new(),
+            stretched: Vec::new(),
             last_region: None,
             last_inverted: false,
             last_texts: Vec::new(),
@@ -242,6 +298,7 @@ impl Decoder {
             both_polarities: self.config.inverted,
             inverted_first: self.last_inverted,
             count_finders,
+            sparse_rows: false,
         }
     }
 
@@ -267,12 +324,21 @@ impl Decoder {
         }
         self.tracked_frames = 0;
         // Finder-pattern candidates that rxing saw but could not decode: the evidence that pays
-        // for rqrr, so a frame with nothing like a code stays cheap.
+        // for the full-size pass and rqrr, so a frame with nothing like a code stays cheap.
         let mut candidates = 0;
+        // The largest candidate half size saw, and the frame's levels (1st to 99th percentile).
+        let mut largest = 0;
+        let mut range = 255;
+        let mut stretch = None;
         let (half_w, half_h) = (width / 2, height / 2);
         if config.half || (config.rqrr && !config.rqrr_full_size) {
             frame.halve_into(&mut self.half);
-            stretch_contrast(&mut self.half);
+            let (lo, hi, lut) = stretch_table(&self.half);
+            range = hi - lo;
+            if let Some(lut) = &lut {
+                apply_table(lut, &mut self.half);
+            }
+            stretch = lut;
         }
         // Codes read at half size, kept while full size looks for more.
         let mut found: Vec<Hit> = Vec::new();
@@ -283,7 +349,7 @@ impl Decoder {
                 ..self.options(config.rqrr || config.full_needs_evidence)
             };
             let read = engines::rxing(&self.half, half_w, half_h, &self.hints, options);
-            if !read.hits.is_empty() && read.unused_candidates < 3 {
+            if !read.hits.is_empty() && read.unused_candidates < config.unused_for_full.max(1) {
                 return (
                     Pass::Half,
                     read.inverted,
@@ -291,13 +357,33 @@ impl Decoder {
                 );
             }
             candidates += read.finder_candidates + read.unused_candidates;
+            largest = read.largest_candidate;
             found_inverted = read.inverted;
             found = scaled(read.hits, 2.0, (0.0, 0.0));
         }
         if config.full && (!config.half || !config.full_needs_evidence || candidates > 0) {
-            let options = self.options(config.rqrr);
+            let options = RxingOptions {
+                sparse_rows: config.sparse_full_rows,
+                ..self.options(config.rqrr)
+            };
             let packed = frame.packed_pixels(&mut self.scratch);
-            let read = engines::rxing(packed, width, height, &self.hints, options);
+            let mut read = engines::rxing(packed, width, height, &self.hints, options);
+            let low_contrast = range < LOW_CONTRAST_RANGE && largest >= LOW_CONTRAST_CANDIDATE;
+            if read.hits.is_empty() && config.low_contrast_retry && low_contrast {
+                if let Some(lut) = &stretch {
+                    // The frame's own table, from the half-size histogram.
+                    let mut stretched = std::mem::take(&mut self.stretched);
+                    stretched.clear();
+                    stretched.extend_from_slice(frame.packed_pixels(&mut self.scratch));
+                    apply_table(lut, &mut stretched);
+                    let options = RxingOptions {
+                        min_range: binarize::STRETCHED_MIN_RANGE,
+                        ..options
+                    };
+                    read = engines::rxing(&stretched, width, height, &self.hints, options);
+                    self.stretched = stretched;
+                }
+            }
             candidates += read.finder_candidates;
             if !read.hits.is_empty() {
                 let pass = if found.is_empty() {
@@ -363,19 +449,21 @@ fn scaled(mut hits: Vec<Hit>, scale: f32, offset: (f32, f32)) -> Vec<Hit> {
     hits
 }
 
-/// Stretches the levels between the 1st and 99th percentile to the full range, so a dim,
-/// low-contrast code clears the binariser's minimum local contrast.
-fn stretch_contrast(buf: &mut [u8]) {
+/// The table that stretches the levels between the 1st and 99th percentile of `buf` to the full
+/// range, so a dim, low-contrast code clears the binariser's minimum local contrast; with those
+/// two levels. No table when there is nothing to stretch (a flat frame, or one that already
+/// spans the range). Percentiles need no more than every fourth pixel.
+fn stretch_table(buf: &[u8]) -> (usize, usize, Option<[u8; 256]>) {
     if buf.is_empty() {
-        return;
+        return (0, 255, None);
     }
     let mut histogram = [0u32; 256];
-    for &v in buf.iter() {
+    for &v in buf.iter().step_by(4) {
         histogram[v as usize] += 1;
     }
     // The first level, walking the histogram in `levels` order, past the darkest (or
     // lightest) 1% of the pixels.
-    let tail = (buf.len() / 100) as u32;
+    let tail = (buf.len().div_ceil(4) / 100) as u32;
     let past_tail = |levels: &mut dyn Iterator<Item = usize>| {
         let mut seen = 0;
         for v in levels {
@@ -388,14 +476,17 @@ fn stretch_contrast(buf: &mut [u8]) {
     };
     let lo = past_tail(&mut (0..256));
     let hi = past_tail(&mut (0..256).rev());
-    // Nothing to stretch: a flat frame, or one that already spans the range.
     if hi <= lo + 8 || (lo < 8 && hi > 247) {
-        return;
+        return (lo, hi.max(lo), None);
     }
     let mut lut = [0u8; 256];
     for (v, out) in lut.iter_mut().enumerate() {
         *out = ((v.clamp(lo, hi) - lo) * 255 / (hi - lo)) as u8;
     }
+    (lo, hi, Some(lut))
+}
+
+fn apply_table(lut: &[u8; 256], buf: &mut [u8]) {
     for v in buf.iter_mut() {
         *v = lut[*v as usize];
     }

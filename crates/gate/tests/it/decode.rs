@@ -152,6 +152,33 @@ fn several_codes_in_one_frame_are_all_found() {
     }
 }
 
+/// Regressions of the tuned full-size pass, each a corpus frame that was missed before: the third
+/// code of a frame whose other two were read at half size (one candidate was left over, and
+/// three were needed for a second look), and a low-contrast ticket on grey paper against a
+/// lighter background, which only the contrast-stretched full-size retry reads.
+#[test]
+fn codes_the_tuned_full_size_pass_reads() {
+    for (case, index) in [(Case::Several, 27), (Case::LowContrast, 7)] {
+        let s = sample(case, index);
+        let mut texts: Vec<String> = Decoder::default()
+            .decode(&s.frame())
+            .codes
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        let mut expected = s.texts.clone();
+        texts.sort();
+        expected.sort();
+        assert_eq!(texts, expected, "{} #{index}", case.name());
+        let before = Decoder::new(DecoderConfig::BEFORE_TUNING).decode(&s.frame());
+        assert!(
+            before.codes.len() < s.texts.len(),
+            "{} #{index}",
+            case.name()
+        );
+    }
+}
+
 #[test]
 fn a_code_held_still_is_found_again_in_its_region() {
     let s = sample(Case::Plain, 0);

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::gate::{self, Frame};
 use crate::percentiles::Percentiles;
+use crate::process;
 use crate::target::Target;
 use crate::{Error, Result};
 
@@ -55,6 +56,9 @@ pub struct Spread {
     pub missing: usize,
     /// The rate scans were actually sent at, over the measured part.
     pub achieved_rate: f64,
+    /// The relay process's CPU time over the whole run, and the run's length, when its
+    /// process is known and not this one.
+    pub relay_cpu: Option<(process::Cpu, Duration)>,
 }
 
 /// What one gate's task noted, in microseconds since the common start.
@@ -93,6 +97,7 @@ pub async fn run(
         links.push(gate::connect(target, token, head).await?);
     }
 
+    let cpu_before = target.pid.map(process::cpu).transpose()?;
     let t0 = Instant::now();
     let (stop, stopped) = watch::channel(false);
     let received: Arc<Vec<AtomicUsize>> =
@@ -152,6 +157,10 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.send_replace(true);
+    let relay_cpu = match (target.pid, cpu_before) {
+        (Some(pid), Some(before)) => Some((process::cpu(pid)?.since(before), t0.elapsed())),
+        _ => None,
+    };
     let mut notes = Vec::with_capacity(plan.gates);
     for task in tasks {
         notes.push(
@@ -159,7 +168,9 @@ pub async fn run(
                 .map_err(|e| Error::Protocol(format!("a gate task failed: {e}")))??,
         );
     }
-    Ok(summarise(&notes, plan, total))
+    let mut spread = summarise(&notes, plan, total);
+    spread.relay_cpu = relay_cpu;
+    Ok(spread)
 }
 
 /// Matches sends, acks and receipts.
@@ -244,6 +255,7 @@ fn summarise(notes: &[Notes], plan: Plan, total: usize) -> Spread {
         } else {
             0.0
         },
+        relay_cpu: None,
     }
 }
 

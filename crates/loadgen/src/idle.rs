@@ -10,8 +10,8 @@ use gerbang_core::protocol::{self, ClientMessage};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::gate;
 use crate::target::Target;
+use crate::{gate, process};
 use crate::{Error, Result};
 
 /// Connections opened and closed before the first reading, so that what the relay sets up
@@ -68,20 +68,24 @@ pub async fn run(
         drop(link);
     }
     tokio::time::sleep(settle).await;
-    let before = rss(pid)?;
+    let before = process::rss(pid)?;
 
     let (stop, stopped) = watch::channel(false);
-    let links: Vec<gate::Connected> = stream::iter(0..connections)
-        .map(|i| gate::connect(target, &tokens[i / per_device], head))
+    // Each gate pings from the moment it is connected: the relay drops a link silent for 5 s,
+    // and connecting thousands takes longer than that.
+    let holding: Vec<_> = stream::iter(0..connections)
+        .map(|i| {
+            let stopped = stopped.clone();
+            async move {
+                let link = gate::connect(target, &tokens[i / per_device], head).await?;
+                Ok::<_, Error>(tokio::spawn(stay_idle(link, stopped)))
+            }
+        })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
-    let holding: Vec<_> = links
-        .into_iter()
-        .map(|link| tokio::spawn(stay_idle(link, stopped.clone())))
-        .collect();
     tokio::time::sleep(settle).await;
-    let after = rss(pid)?;
+    let after = process::rss(pid)?;
     stop.send_replace(true);
     let mut ended_early = 0;
     for task in holding {
@@ -131,23 +135,4 @@ async fn stay_idle(link: gate::Connected, mut stop: watch::Receiver<bool>) -> bo
             }
         }
     }
-}
-
-/// The resident memory of process `pid`, in bytes.
-pub fn rss(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status =
-        std::fs::read_to_string(&path).map_err(|e| Error::Memory(format!("{path}: {e}")))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kib| kib * 1024)
-        .ok_or_else(|| Error::Memory(format!("{path} has no VmRSS line")))
 }

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, Barrier, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::gate::{self, Frame};
+use crate::process;
 use crate::target::Target;
 use crate::{Error, Result};
 
@@ -38,11 +39,20 @@ pub struct Ingested {
     pub acks: usize,
     /// Acks by official verdict (`admitted`, ...).
     pub verdicts: BTreeMap<&'static str, usize>,
+    /// The relay's CPU time over the run, when its process is known and not this one.
+    pub relay_cpu: Option<process::Cpu>,
 }
 
 impl Ingested {
     pub fn per_second(&self) -> f64 {
         self.scans as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The relay's CPU time per scan: the whole process, and its writer thread alone.
+    pub fn cpu_per_scan(&self) -> Option<(Duration, Duration)> {
+        let cpu = self.relay_cpu?;
+        let n = u32::try_from(self.scans.max(1)).unwrap_or(u32::MAX);
+        Some((cpu.process / n, cpu.writer / n))
     }
 }
 
@@ -102,6 +112,7 @@ pub async fn run(
             Arc::clone(&start),
         )));
     }
+    let cpu_before = target.pid.map(process::cpu).transpose()?;
     start.wait().await;
     let began = Instant::now();
     let mut verdicts = BTreeMap::new();
@@ -115,11 +126,17 @@ pub async fn run(
             acks += n;
         }
     }
+    let elapsed = began.elapsed();
+    let relay_cpu = match (target.pid, cpu_before) {
+        (Some(pid), Some(before)) => Some(process::cpu(pid)?.since(before)),
+        _ => None,
+    };
     Ok(Ingested {
         scans: codes.len(),
-        elapsed: began.elapsed(),
+        elapsed,
         acks,
         verdicts,
+        relay_cpu,
     })
 }
 

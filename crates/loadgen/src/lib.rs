@@ -14,6 +14,8 @@
 //!   time from one gate.
 //! * [`fanout`]: the time from one gate sending a scan to every other gate receiving it.
 //! * [`idle`]: the relay's resident memory per idle connection.
+//! * [`process`]: the relay process's memory and CPU time (its writer thread's too), from
+//!   `/proc`.
 //! * [`percentiles`]: the summary of a set of durations.
 //!
 //! The binary (`src/bin/gerbang-loadgen.rs`) parses flags and prints; every measurement is a
@@ -25,6 +27,7 @@ pub mod idle;
 pub mod ingest;
 pub mod percentiles;
 pub mod pin;
+pub mod process;
 pub mod target;
 
 pub use target::{Setup, Target};
@@ -42,8 +45,8 @@ pub enum Error {
     /// The relay said or did something the protocol does not allow at that point.
     #[error("the relay broke the protocol: {0}")]
     Protocol(String),
-    /// Reading the relay process's memory failed.
-    #[error("could not read the relay's memory: {0}")]
+    /// Reading the relay process's memory or CPU time failed.
+    #[error("could not read the relay process's figures: {0}")]
     Memory(String),
 }
 

@@ -57,7 +57,8 @@ enum Owner {
     /// Somebody else's relay: left running.
     Remote,
     InProcess {
-        running: gerbang_relay::Running,
+        /// Taken when the target is stopped.
+        running: Option<gerbang_relay::Running>,
         /// The database and certificate, removed when the target is stopped.
         _data: tempfile::TempDir,
     },
@@ -65,6 +66,17 @@ enum Owner {
         child: Child,
         _data: tempfile::TempDir,
     },
+}
+
+impl Drop for Owner {
+    /// A relay process this load generator started never outlives it, even when a
+    /// measurement fails half way.
+    fn drop(&mut self) {
+        if let Owner::Child { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -141,7 +153,7 @@ impl Target {
             &admin_token,
             None,
             Owner::InProcess {
-                running,
+                running: Some(running),
                 _data: data,
             },
         )
@@ -258,19 +270,15 @@ impl Target {
 
     /// Stops a relay this target started (an in-process relay commits what is queued first;
     /// a child process is killed: its data was temporary). A remote relay is left running.
-    pub async fn stop(self) {
-        match self.owner {
-            Owner::Remote => {}
-            Owner::InProcess { running, _data } => {
+    pub async fn stop(mut self) {
+        if let Owner::InProcess { running, .. } = &mut self.owner {
+            if let Some(running) = running.take() {
                 if let Err(err) = running.stop().await {
                     eprintln!("gerbang-loadgen: stopping the relay: {err}");
                 }
             }
-            Owner::Child { mut child, _data } => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
         }
+        // Dropping the owner kills a child process and removes temporary data.
     }
 
     /// Opens a byte stream to the relay: TCP without Nagle's delay, then TLS with the

@@ -257,6 +257,15 @@ async fn run(cli: Cli, limit: u64) -> anyhow::Result<()> {
                     group.scans,
                     group.per_second() / base.per_second()
                 );
+                for (name, result) in [("one commit per scan", &base), ("group commit", &group)] {
+                    if let Some((process, writer)) = result.cpu_per_scan() {
+                        println!(
+                            "  {name}: relay CPU per scan {:.1} µs, of which the writer thread {:.1} µs",
+                            process.as_secs_f64() * 1e6,
+                            writer.as_secs_f64() * 1e6
+                        );
+                    }
+                }
                 for (name, result) in [("baseline", &base), ("group", &group)] {
                     if result.acks != result.scans
                         || result.verdicts.get("admitted") != Some(&result.scans)
@@ -307,6 +316,13 @@ async fn run(cli: Cli, limit: u64) -> anyhow::Result<()> {
             println!("  sent -> every other gate has it: {}", spread.all_gates);
             println!("  sent -> one gate has it:         {}", spread.deliveries);
             println!("  sent -> ack at the sender:       {}", spread.acks);
+            if let Some((cpu, over)) = spread.relay_cpu {
+                println!(
+                    "  relay CPU: {:.0}% of one core (writer thread {:.0}%)",
+                    cpu.process.as_secs_f64() / over.as_secs_f64() * 100.0,
+                    cpu.writer.as_secs_f64() / over.as_secs_f64() * 100.0
+                );
+            }
             target.stop().await;
         }
         Measure::Idle {

@@ -54,14 +54,32 @@ pub struct TicketClaims {
 
 /// A scanned text that carries Gerbang's prefix and parsed cleanly. Its signature has **not**
 /// been checked yet: see [`Keyring::verify`].
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SignedCode {
     pub key_id: u8,
     pub claims: TicketClaims,
     /// The payload bytes the signature covers (without the domain tag).
     signed: Vec<u8>,
     signature: [u8; SIGNATURE_LEN],
+    /// Set only by [`Keyring::verify_and_remember`] after the signature verified: the public
+    /// key that verified it. A later [`Keyring::verify`] whose key for this code is that same
+    /// key needs no second curve computation. This is what lets the relay check signatures in
+    /// each connection's task, in parallel, while its single writer decides: `signed` and
+    /// `signature` cannot change after parsing, so the remembered result stays true.
+    verified_with: Option<[u8; 32]>,
 }
+
+/// Two codes are equal when they are the same code, whether or not one was verified.
+impl PartialEq for SignedCode {
+    fn eq(&self, other: &SignedCode) -> bool {
+        self.key_id == other.key_id
+            && self.claims == other.claims
+            && self.signed == other.signed
+            && self.signature == other.signature
+    }
+}
+
+impl Eq for SignedCode {}
 
 impl fmt::Debug for SignedCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -211,6 +229,7 @@ impl SignedCode {
             },
             signed: bytes[..payload_len].to_vec(),
             signature,
+            verified_with: None,
         })
     }
 }
@@ -406,20 +425,38 @@ impl Keyring {
     }
 
     /// Checks the signature of a parsed code against the key it names. Strict verification:
-    /// a signature that was tampered into another valid-looking form is refused.
+    /// a signature that was tampered into another valid-looking form is refused. A code that
+    /// [`Keyring::verify_and_remember`] verified with the very key this keyring holds for it
+    /// is not verified again.
     pub fn verify(&self, code: &SignedCode) -> Result<(), CodeError> {
+        let key = self.key_for(code)?;
+        if code.verified_with.as_ref() == Some(key.as_bytes()) {
+            return Ok(());
+        }
+        let signature = Signature::from_bytes(&code.signature);
+        key.verify_strict(&signing_input(&code.signed), &signature)
+            .map_err(|_| CodeError::BadSignature)
+    }
+
+    /// [`Keyring::verify`], and on success remembers in the code which key verified it, so
+    /// that deciding the code later (in another thread, against another keyring that holds
+    /// the same key) costs no second verification. A keyring that no longer holds that key,
+    /// or holds another key under its id, verifies from scratch.
+    pub fn verify_and_remember(&self, code: &mut SignedCode) -> Result<(), CodeError> {
+        self.verify(code)?;
+        code.verified_with = Some(*self.key_for(code)?.as_bytes());
+        Ok(())
+    }
+
+    fn key_for(&self, code: &SignedCode) -> Result<&VerifyingKey, CodeError> {
         let event_id = code.claims.event_id;
-        let key = self
-            .keys
+        self.keys
             .iter()
             .find(|(e, k, _)| *e == event_id && *k == code.key_id)
             .map(|(_, _, key)| key)
             .ok_or(CodeError::UnknownKey {
                 event_id,
                 key_id: code.key_id,
-            })?;
-        let signature = Signature::from_bytes(&code.signature);
-        key.verify_strict(&signing_input(&code.signed), &signature)
-            .map_err(|_| CodeError::BadSignature)
+            })
     }
 }

@@ -6,7 +6,7 @@
 //! and keeps SQLite free of write contention; grouping makes one `fsync` serve many scans.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use gerbang_core::protocol::{
@@ -40,9 +40,11 @@ pub struct ScanAck {
 /// A committed entry as published to every connection, encoded once for all of them.
 #[derive(Debug)]
 pub struct Published {
-    pub entry: LogEntry,
-    /// The `entries` message carrying just this entry. Reference-counted: every connection
-    /// sends the same bytes without copying them.
+    /// The entry's place in the log (a connection skips what catch-up already sent).
+    pub seq: u64,
+    /// The `entries` message carrying just this entry, made from the JSON stored in the log
+    /// (the body is encoded once). Reference-counted: every connection sends the same bytes
+    /// without copying them.
     pub entries_json: Utf8Bytes,
     /// For a conflicting scan: the `alert` message for supervisors.
     pub alert_json: Option<Utf8Bytes>,
@@ -71,12 +73,26 @@ impl std::future::Future for PendingAck {
     }
 }
 
-/// A new log entry and, for a conflicting scan, the alert that goes with it.
-type Logged = (LogEntry, Option<Alert>);
+/// A new log entry, its body's JSON as stored (encoded once: stored, then published) and,
+/// for a conflicting scan, the alert that goes with it.
+struct Logged {
+    entry: LogEntry,
+    body_json: String,
+    alert: Option<Alert>,
+}
+
+/// The event keys the writer decides with, as last published by it. Connection tasks verify
+/// scans' signatures against it before the writer sees them (see [`Writer::submit_scan`]).
+/// A std lock, held only to clone the `Arc`, never across an `.await`; the map is replaced
+/// whole when a key changes, which is rare.
+type KeySnapshot = Arc<RwLock<Arc<HashMap<u32, Keyring>>>>;
 
 enum Command {
     Scan {
         record: ScanRecord,
+        /// The record's code, parsed, and its signature verified (and remembered) when the
+        /// key was known to the snapshot: the writer's own check is then a comparison.
+        code: std::result::Result<Code, gerbang_core::CodeError>,
         reply: oneshot::Sender<Result<ScanAck>>,
     },
     Append {
@@ -136,6 +152,8 @@ pub type CommitHook = Box<dyn FnMut(&Committed<'_>) + Send>;
 #[derive(Debug, Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Command>,
+    /// The writer's keys, for checking signatures before a scan is queued.
+    keys: KeySnapshot,
 }
 
 impl Writer {
@@ -158,20 +176,26 @@ impl Writer {
     ) -> Result<(Writer, std::thread::JoinHandle<()>)> {
         let conn = store::open_for_writing(location)?;
         let state = Decider::load(&conn)?;
+        let keys: KeySnapshot = Arc::new(RwLock::new(Arc::new(state.keys.clone())));
         let (tx, rx) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("gerbang-log-writer".into())
-            .spawn(move || {
-                WriterThread {
-                    conn,
-                    state,
-                    publish,
-                    clock,
-                    hook,
+            .spawn({
+                let keys = Arc::clone(&keys);
+                move || {
+                    WriterThread {
+                        conn,
+                        state,
+                        publish,
+                        clock,
+                        hook,
+                        keys,
+                        keys_published: 0,
+                    }
+                    .run(rx);
                 }
-                .run(rx);
             })?;
-        Ok((Writer { tx }, thread))
+        Ok((Writer { tx, keys }, thread))
     }
 
     /// Records a scan; answers once it is on disk. Idempotent by scan id.
@@ -182,9 +206,30 @@ impl Writer {
     /// Queues a scan and returns at once with a ticket for its ack, so one connection can have
     /// many scans in flight (pipelining) and still receive the acks in upload order: the writer
     /// works through its queue in order.
+    ///
+    /// The code is parsed and its Ed25519 signature checked here, in the caller's task, so
+    /// connections check signatures in parallel on every core while the single writer thread
+    /// only compares the key that verified it with the key it decides with (a key changed in
+    /// between is verified again there). Verification is most of a signed scan's cost.
     pub async fn submit_scan(&self, record: ScanRecord) -> Result<PendingAck> {
+        let code = match Code::parse(&record.code) {
+            Ok(Code::Signed(mut signed)) => {
+                let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
+                if let Some(ring) = keys.get(&signed.claims.event_id) {
+                    // A failure is not remembered: the writer checks again and decides.
+                    let _ = ring.verify_and_remember(&mut signed);
+                }
+                Ok(Code::Signed(signed))
+            }
+            other => other,
+        };
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Scan { record, reply }).await?;
+        self.send(Command::Scan {
+            record,
+            code,
+            reply,
+        })
+        .await?;
         Ok(PendingAck(answer))
     }
 
@@ -237,6 +282,10 @@ struct WriterThread {
     clock: fn() -> Millis,
     /// Told of every commit (statistics, metrics).
     hook: CommitHook,
+    /// Where connection tasks read the keys from, and the [`Decider::keys_version`] last put
+    /// there.
+    keys: KeySnapshot,
+    keys_published: u64,
 }
 
 /// A command's result, held until the batch's commit decides whether it stands.
@@ -313,13 +362,16 @@ impl WriterThread {
                     Ok(state) => self.state = state,
                     Err(err) => tracing::error!("reloading the relay state failed: {err}"),
                 }
+                self.keys_published = u64::MAX;
+                self.publish_keys();
                 return;
             }
         };
         // Durable: the observers count it first, so that whoever hears of an entry (an ack, a
         // published entry) and then asks for statistics finds it counted.
         let took = started.elapsed();
-        let entries: Vec<&LogEntry> = published.iter().map(|(entry, _)| entry).collect();
+        self.publish_keys();
+        let entries: Vec<&LogEntry> = published.iter().map(|logged| &logged.entry).collect();
         (self.hook)(&Committed {
             entries: &entries,
             commands,
@@ -343,20 +395,27 @@ impl WriterThread {
                 }
             }
         }
-        for (entry, alert) in published {
-            let entries_json = Utf8Bytes::from(protocol::encode_server(&ServerMessage::Entries {
-                head: entry.seq,
-                entries: vec![entry.clone()],
-            }));
-            let alert_json = alert.map(|alert| {
+        for logged in published {
+            let seq = logged.entry.seq;
+            let entries_json = Utf8Bytes::from(live_entries_json(&logged.entry, &logged.body_json));
+            let alert_json = logged.alert.map(|alert| {
                 Utf8Bytes::from(protocol::encode_server(&ServerMessage::Alert { alert }))
             });
             // No receivers is fine: nobody is connected.
             let _ = self.publish.send(Arc::new(Published {
-                entry,
+                seq,
                 entries_json,
                 alert_json,
             }));
+        }
+    }
+
+    /// Puts the decider's keys where connection tasks read them, when they changed.
+    fn publish_keys(&mut self) {
+        if self.keys_published != self.state.keys_version {
+            *self.keys.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(self.state.keys.clone());
+            self.keys_published = self.state.keys_version;
         }
     }
 
@@ -370,8 +429,12 @@ impl WriterThread {
         for command in batch.drain(..) {
             let now = (self.clock)();
             match command {
-                Command::Scan { record, reply } => {
-                    let result = self.state.record_scan(&tx, record, now);
+                Command::Scan {
+                    record,
+                    code,
+                    reply,
+                } => {
+                    let result = self.state.record_scan(&tx, record, code, now);
                     let result = result.map(|(ack, logged)| {
                         if let Some(logged) = logged {
                             published.push(logged);
@@ -381,10 +444,11 @@ impl WriterThread {
                     outcomes.push(Outcome::Scan(reply, result));
                 }
                 Command::Append { body, reply } => {
-                    let result = self.state.append(&tx, body, now);
-                    if let Ok(entry) = &result {
-                        published.push((entry.clone(), None));
-                    }
+                    let result = self.state.append(&tx, body, now).map(|logged| {
+                        let entry = logged.entry.clone();
+                        published.push(logged);
+                        entry
+                    });
                     outcomes.push(Outcome::Append(reply, result));
                 }
                 Command::AppendAll { bodies, reply } => {
@@ -398,11 +462,19 @@ impl WriterThread {
                         savepoint.commit()?;
                         Ok(entries)
                     })();
+                    let result = result.map(|logged: Vec<Logged>| {
+                        let entries = logged.iter().map(|l| l.entry.clone()).collect();
+                        published.extend(logged);
+                        entries
+                    });
                     match &result {
-                        Ok(entries) => published.extend(entries.iter().map(|e| (e.clone(), None))),
+                        Ok(_) => {}
                         // What the undone entries changed in memory (events, keys) is rebuilt
                         // from the database as this transaction now sees it.
-                        Err(_) => self.state = Decider::load(&tx)?,
+                        Err(_) => {
+                            self.state = Decider::load(&tx)?;
+                            self.keys_published = u64::MAX;
+                        }
                     }
                     outcomes.push(Outcome::AppendAll(reply, result));
                 }
@@ -413,10 +485,16 @@ impl WriterThread {
                         savepoint.commit()?;
                         Ok(entry)
                     })();
-                    match &result {
-                        Ok(Some(entry)) => published.push((entry.clone(), None)),
-                        Ok(None) => {}
-                        Err(_) => self.state = Decider::load(&tx)?,
+                    let result = result.map(|logged: Option<Logged>| {
+                        logged.map(|logged| {
+                            let entry = logged.entry.clone();
+                            published.push(logged);
+                            entry
+                        })
+                    });
+                    if result.is_err() {
+                        self.state = Decider::load(&tx)?;
+                        self.keys_published = u64::MAX;
                     }
                     outcomes.push(Outcome::Configure(reply, result));
                 }
@@ -433,6 +511,8 @@ impl WriterThread {
 struct Decider {
     events: HashMap<u32, EventRules>,
     keys: HashMap<u32, Keyring>,
+    /// Counts changes to `keys`, so the writer republishes them only when they changed.
+    keys_version: u64,
     gates: HashMap<String, Vec<u16>>,
     inside: HashMap<u32, u32>,
 }
@@ -491,6 +571,7 @@ impl Decider {
         Ok(Decider {
             events,
             keys,
+            keys_version: 0,
             gates,
             inside,
         })
@@ -501,6 +582,7 @@ impl Decider {
         &mut self,
         tx: &Connection,
         record: ScanRecord,
+        code: std::result::Result<Code, gerbang_core::CodeError>,
         now: Millis,
     ) -> Result<(ScanAck, Option<Logged>)> {
         let scan_id = record.scan_id.to_string();
@@ -534,7 +616,6 @@ impl Decider {
                 record.event_id
             ))
         })?;
-        let code = Code::parse(&record.code);
         let ticket = lookup_ticket(tx, event.id, &code)?;
         let ticket_id = ticket.as_ref().map(|t| t.ticket_id).or(match &code {
             Ok(Code::Signed(s)) if s.claims.event_id == event.id => Some(s.claims.ticket_id),
@@ -602,24 +683,23 @@ impl Decider {
             official: verdict.clone(),
             conflict: conflict.clone(),
         };
-        let entry = insert_entry(tx, now, &body)?;
-        let alert = match &conflict {
-            Some(c) => Some(conflict_alert(tx, c, &entry, now)?),
-            None => None,
-        };
+        let mut logged = insert_entry(tx, now, body)?;
+        if let Some(c) = &conflict {
+            logged.alert = Some(conflict_alert(tx, c, &logged.entry, now)?);
+        }
         Ok((
             ScanAck {
-                seq: entry.seq,
+                seq: logged.entry.seq,
                 official: verdict,
                 conflict,
                 replayed: false,
             },
-            Some((entry, alert)),
+            Some(logged),
         ))
     }
 
     /// Applies a non-scan entry to the relay's tables and logs it.
-    fn append(&mut self, tx: &Connection, body: LogBody, now: Millis) -> Result<LogEntry> {
+    fn append(&mut self, tx: &Connection, body: LogBody, now: Millis) -> Result<Logged> {
         match &body {
             LogBody::Scan { .. } => {
                 return Err(Error::Invalid(
@@ -654,6 +734,7 @@ impl Decider {
                 }
             }
             LogBody::KeyAdded { key } => {
+                self.keys_version += 1;
                 self.keys
                     .entry(key.event_id)
                     .or_default()
@@ -667,6 +748,7 @@ impl Decider {
                 )?;
             }
             LogBody::KeyRetired { event_id, key_id } => {
+                self.keys_version += 1;
                 if let Some(ring) = self.keys.get_mut(event_id) {
                     ring.remove(*event_id, *key_id);
                 }
@@ -677,7 +759,7 @@ impl Decider {
             }
             LogBody::Message { .. } => {}
         }
-        insert_entry(tx, now, &body)
+        insert_entry(tx, now, body)
     }
 }
 
@@ -688,7 +770,7 @@ impl Decider {
         tx: &Connection,
         change: Configure,
         now: Millis,
-    ) -> Result<Option<LogEntry>> {
+    ) -> Result<Option<Logged>> {
         match change {
             Configure::Gate {
                 name,
@@ -704,12 +786,12 @@ impl Decider {
                 Ok(None)
             }
             Configure::SigningKey { key, secret } => {
-                let entry = self.append(tx, LogBody::KeyAdded { key }, now)?;
+                let logged = self.append(tx, LogBody::KeyAdded { key }, now)?;
                 tx.execute(
                     "UPDATE event_keys SET secret = ?3 WHERE event_id = ?1 AND key_id = ?2",
                     params![key.event_id, key.key_id, &secret[..]],
                 )?;
-                Ok(Some(entry))
+                Ok(Some(logged))
             }
         }
     }
@@ -783,8 +865,14 @@ fn lookup_ticket(
     event_id: u32,
     code: &Result<Code, gerbang_core::CodeError>,
 ) -> Result<Option<TicketRecord>> {
-    const COLUMNS: &str =
-        "event_id, ticket_id, type_id, holder, barcode, valid_from, valid_until, revoked";
+    // Whole statements as constants: `prepare_cached` finds them without a `format!` per
+    // scan.
+    macro_rules! columns {
+        () => {
+            "SELECT event_id, ticket_id, type_id, holder, barcode, valid_from, valid_until, \
+             revoked FROM tickets "
+        };
+    }
     let row = |r: &rusqlite::Row<'_>| {
         Ok(TicketRecord {
             event_id: r.get(0)?,
@@ -799,8 +887,9 @@ fn lookup_ticket(
     };
     Ok(match code {
         Ok(Code::Signed(signed)) => tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 AND ticket_id = ?2"
+            .prepare_cached(concat!(
+                columns!(),
+                "WHERE event_id = ?1 AND ticket_id = ?2"
             ))?
             .query_row(
                 params![signed.claims.event_id, signed.claims.ticket_id],
@@ -810,9 +899,9 @@ fn lookup_ticket(
         // An opaque code is looked up in this event first, then anywhere, so a ticket of
         // another event is refused as such rather than as unknown.
         Ok(Code::Opaque(text)) => tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM tickets WHERE barcode = ?1
-                 ORDER BY event_id = ?2 DESC LIMIT 1"
+            .prepare_cached(concat!(
+                columns!(),
+                "WHERE barcode = ?1 ORDER BY event_id = ?2 DESC LIMIT 1"
             ))?
             .query_row(params![text, event_id], row)
             .optional()?,
@@ -861,28 +950,32 @@ fn history(tx: &Connection, event_id: u32, ticket_id: u32) -> Result<Vec<Past>> 
     .collect()
 }
 
-fn insert_entry(tx: &Connection, now: Millis, body: &LogBody) -> Result<LogEntry> {
-    let json = serde_json::to_string(body).expect("log bodies serialise");
+fn insert_entry(tx: &Connection, now: Millis, body: LogBody) -> Result<Logged> {
+    let json = serde_json::to_string(&body).expect("log bodies serialise");
     let kind = body.kind();
-    let (scan_id, event_id, ticket_id, gate, direction, scanned_at, official, conflict) = match body
-    {
-        LogBody::Scan {
-            scan,
-            official,
-            conflict,
-            ..
-        } => (
-            Some(scan.scan_id.to_string()),
-            Some(scan.event_id),
-            scan.ticket_id,
-            Some(scan.gate.as_str()),
-            Some(scan.direction.as_str()),
-            Some(scan.at.0),
-            Some(official.kind.as_str()),
-            conflict.is_some(),
-        ),
-        _ => (None, None, None, None, None, None, None, false),
-    };
+    let scan_id;
+    let (scan_id, event_id, ticket_id, gate, direction, scanned_at, official, conflict) =
+        match &body {
+            LogBody::Scan {
+                scan,
+                official,
+                conflict,
+                ..
+            } => {
+                scan_id = scan.scan_id.to_string();
+                (
+                    Some(scan_id.as_str()),
+                    Some(scan.event_id),
+                    scan.ticket_id,
+                    Some(scan.gate.as_str()),
+                    Some(scan.direction.as_str()),
+                    Some(scan.at.0),
+                    Some(official.kind.as_str()),
+                    conflict.is_some(),
+                )
+            }
+            _ => (None, None, None, None, None, None, None, false),
+        };
     tx.prepare_cached(
         "INSERT INTO log (at, kind, body, scan_id, event_id, ticket_id, gate, direction,
                           scanned_at, official, conflict)
@@ -892,9 +985,55 @@ fn insert_entry(tx: &Connection, now: Millis, body: &LogBody) -> Result<LogEntry
         now.0, kind, json, scan_id, event_id, ticket_id, gate, direction, scanned_at, official,
         conflict
     ])?;
-    Ok(LogEntry {
-        seq: tx.last_insert_rowid() as u64,
-        at: now,
-        body: body.clone(),
+    Ok(Logged {
+        entry: LogEntry {
+            seq: tx.last_insert_rowid() as u64,
+            at: now,
+            body,
+        },
+        body_json: json,
+        alert: None,
     })
+}
+
+/// The live `entries` message carrying one entry, made from the body's JSON as stored, so a
+/// body is encoded once (`protocol::encode_server` gives the same text: a test checks).
+fn live_entries_json(entry: &LogEntry, body_json: &str) -> String {
+    let (seq, at) = (entry.seq, entry.at.0);
+    let version = protocol::PROTOCOL_VERSION;
+    format!(
+        r#"{{"v":{version},"type":"entries","entries":[{{"seq":{seq},"at":{at},"body":{body_json}}}],"head":{seq}}}"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use gerbang_core::protocol::OperatorMessage;
+
+    use super::*;
+
+    /// Live entries are made from the body's stored JSON instead of encoding it again; they
+    /// must be exactly what the protocol's encoder writes.
+    #[test]
+    fn live_entries_are_what_the_encoder_writes() {
+        let entry = LogEntry {
+            seq: 41_202,
+            at: Millis(1_795_261_810_000),
+            body: LogBody::Message {
+                message: OperatorMessage {
+                    message_id: uuid::Uuid::now_v7(),
+                    from: "Supervisor \"1\"".into(),
+                    to: Some("Gerbang B".into()),
+                    text: "Buka jalur kedua, ya. ✓".into(),
+                    at: Millis(1_795_261_810_000),
+                },
+            },
+        };
+        let body_json = serde_json::to_string(&entry.body).unwrap();
+        let expected = protocol::encode_server(&ServerMessage::Entries {
+            head: entry.seq,
+            entries: vec![entry.clone()],
+        });
+        assert_eq!(live_entries_json(&entry, &body_json), expected);
+    }
 }

@@ -9,10 +9,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{FutureExt, SinkExt};
 use gerbang_core::protocol::{
     self, ClientMessage, ErrorCode, LogBody, OperatorMessage, Role, ServerMessage,
 };
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{timeout, Instant};
 
 use crate::auth::{self, Refusal};
@@ -352,46 +353,17 @@ impl Session {
                 }
                 ack = next_ack(&mut self.pending) => {
                     self.pending.pop_front();
-                    let message = match ack {
-                        Ok((scan_id, ack)) => ServerMessage::Ack {
-                            scan_id,
-                            seq: ack.seq,
-                            official: ack.official,
-                            conflict: ack.conflict,
-                        },
-                        // The scan itself is unacceptable (an event this relay does not
-                        // have): say so and keep the link; the gate keeps the scan.
-                        Err(Refused::Scan(message)) => refusal(shared, ErrorCode::InvalidMessage, message),
-                        Err(Refused::Relay(close)) => return Some(close),
-                    };
-                    if let Err(close) = send(socket, &message).await {
+                    if let Err(close) = self.send_acks(socket, shared, ack).await {
                         return Some(close);
                     }
                 }
                 live = self.live.recv() => match live {
                     Ok(published) => {
-                        if published.entry.seq <= self.sent {
-                            continue;
-                        }
-                        self.sent = published.entry.seq;
-                        if let Err(close) = send_text(socket, published.entries_json.clone()).await {
+                        if let Err(close) = self.send_live(socket, shared, published).await {
                             return Some(close);
                         }
-                        if let Some(alert) = &published.alert_json {
-                            if matches!(self.device.role, Role::Supervisor | Role::Admin) {
-                                if let Err(close) = send_text(socket, alert.clone()).await {
-                                    return Some(close);
-                                }
-                            }
-                        }
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        shared.metrics.slow_client();
-                        return Some(Close::new(
-                            ErrorCode::RateLimited,
-                            format!("this connection fell {missed} entries behind; reconnect to catch up from your cursor"),
-                        ));
-                    }
+                    Err(RecvError::Lagged(missed)) => return Some(lagged(shared, missed)),
                     Err(RecvError::Closed) => return None,
                 },
                 notice = self.notices.recv() => match notice {
@@ -428,6 +400,79 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Sends the ack of the oldest pending scan and of every later one whose commit is
+    /// already done too, in one write: a group commit resolves many of a connection's scans
+    /// at once, and one write (one TLS record, one system call) instead of one per ack is
+    /// much of what a busy relay spends.
+    async fn send_acks(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        first: Result<(uuid::Uuid, crate::writer::ScanAck), Refused>,
+    ) -> Result<(), Close> {
+        let mut next = Some(first);
+        while let Some(ack) = next.take() {
+            let message = match ack {
+                Ok((scan_id, ack)) => ServerMessage::Ack {
+                    scan_id,
+                    seq: ack.seq,
+                    official: ack.official,
+                    conflict: ack.conflict,
+                },
+                // The scan itself is unacceptable (an event this relay does not have): say
+                // so and keep the link; the gate keeps the scan.
+                Err(Refused::Scan(message)) => refusal(shared, ErrorCode::InvalidMessage, message),
+                Err(Refused::Relay(close)) => return Err(close),
+            };
+            feed(socket, protocol::encode_server(&message).into()).await?;
+            if let Some((scan_id, pending)) = self.pending.front_mut() {
+                let scan_id = *scan_id;
+                if let Some(result) = pending.now_or_never() {
+                    self.pending.pop_front();
+                    next = Some(
+                        result
+                            .map(|ack| (scan_id, ack))
+                            .map_err(|e| refused(scan_id, e)),
+                    );
+                }
+            }
+        }
+        flush(socket).await
+    }
+
+    /// Sends a committed entry and every other one already waiting in the broadcast, in one
+    /// write (see [`Session::send_acks`]): a commit publishes all its entries at once, and a
+    /// gate among hundreds receives each of them.
+    async fn send_live(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        first: Arc<crate::writer::Published>,
+    ) -> Result<(), Close> {
+        let mut next = Some(first);
+        let mut budget = LIVE_BURST;
+        while let Some(published) = next.take() {
+            if published.seq > self.sent {
+                self.sent = published.seq;
+                feed(socket, published.entries_json.clone()).await?;
+                if let Some(alert) = &published.alert_json {
+                    if matches!(self.device.role, Role::Supervisor | Role::Admin) {
+                        feed(socket, alert.clone()).await?;
+                    }
+                }
+            }
+            budget -= 1;
+            if budget > 0 {
+                next = match self.live.try_recv() {
+                    Ok(published) => Some(published),
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+                    Err(TryRecvError::Lagged(missed)) => return Err(lagged(shared, missed)),
+                };
+            }
+        }
+        flush(socket).await
     }
 
     async fn handle(
@@ -555,18 +600,38 @@ async fn next_ack(
     match pending.front_mut() {
         Some((scan_id, ack)) => {
             let scan_id = *scan_id;
-            ack.await.map(|ack| (scan_id, ack)).map_err(|e| match e {
-                crate::Error::Invalid(reason) => {
-                    Refused::Scan(format!("scan {scan_id} was not recorded: {reason}"))
-                }
-                e => Refused::Relay(Close::new(
-                    ErrorCode::Internal,
-                    format!("the relay could not record scan {scan_id}: {e}"),
-                )),
-            })
+            ack.await
+                .map(|ack| (scan_id, ack))
+                .map_err(|e| refused(scan_id, e))
         }
         None => std::future::pending().await,
     }
+}
+
+fn refused(scan_id: uuid::Uuid, error: crate::Error) -> Refused {
+    match error {
+        crate::Error::Invalid(reason) => {
+            Refused::Scan(format!("scan {scan_id} was not recorded: {reason}"))
+        }
+        e => Refused::Relay(Close::new(
+            ErrorCode::Internal,
+            format!("the relay could not record scan {scan_id}: {e}"),
+        )),
+    }
+}
+
+/// Live entries sent in one write at most; then the loop looks at the client's side again.
+const LIVE_BURST: usize = 256;
+
+/// The close for a connection that fell more than the live window behind.
+fn lagged(shared: &Shared, missed: u64) -> Close {
+    shared.metrics.slow_client();
+    Close::new(
+        ErrorCode::RateLimited,
+        format!(
+            "this connection fell {missed} entries behind; reconnect to catch up from your cursor"
+        ),
+    )
 }
 
 /// An `error` message that leaves the connection open, counted in the metrics.
@@ -577,6 +642,21 @@ fn refusal(shared: &Shared, code: ErrorCode, message: String) -> ServerMessage {
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), Close> {
     send_text(socket, protocol::encode_server(message).into()).await
+}
+
+/// Queues a message without writing it yet (up to the write buffer's size); [`flush`] writes.
+async fn feed(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), Close> {
+    socket
+        .feed(Message::Text(text))
+        .await
+        .map_err(|_| Close::new(ErrorCode::Internal, "the connection broke while sending"))
+}
+
+async fn flush(socket: &mut WebSocket) -> Result<(), Close> {
+    socket
+        .flush()
+        .await
+        .map_err(|_| Close::new(ErrorCode::Internal, "the connection broke while sending"))
 }
 
 async fn send_text(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), Close> {

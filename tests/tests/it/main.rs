@@ -7,4 +7,5 @@ mod chaos;
 mod crashes;
 mod devices;
 mod gates;
+mod loadgen;
 mod secure;

@@ -137,6 +137,56 @@ fn a_retired_key_no_longer_verifies() {
     );
 }
 
+/// The relay verifies signatures in each connection's task and decides in its writer: what
+/// the first verification remembers must vouch only for the very key that verified it.
+#[test]
+fn a_remembered_verification_vouches_only_for_its_own_key() {
+    let code = signer().issue(&claims(9)).unwrap();
+    let Ok(Code::Signed(mut parsed)) = Code::parse(&code) else {
+        panic!("not signed")
+    };
+    let ring = keyring();
+    assert_eq!(ring.verify_and_remember(&mut parsed), Ok(()));
+    assert_eq!(ring.verify(&parsed), Ok(()));
+    // A verified code is still the same code.
+    assert_eq!(Code::Signed(parsed.clone()), Code::parse(&code).unwrap());
+
+    // Another key under the same id (a relay whose key was replaced): verified afresh, refused.
+    let mut impostor = Keyring::new();
+    impostor
+        .insert(gerbang_core::EventSigner::from_secret(EVENT, 1, [7; 32]).public_key())
+        .unwrap();
+    assert_eq!(impostor.verify(&parsed), Err(CodeError::BadSignature));
+    // The key retired: unknown, whatever was remembered.
+    let mut retired = keyring();
+    retired.remove(EVENT, 1);
+    assert_eq!(
+        retired.verify(&parsed),
+        Err(CodeError::UnknownKey {
+            event_id: EVENT,
+            key_id: 1
+        })
+    );
+    // A forged code remembers nothing: the next check still refuses it.
+    let mut forged = impostor_code();
+    assert_eq!(
+        ring.verify_and_remember(&mut forged),
+        Err(CodeError::BadSignature)
+    );
+    assert_eq!(ring.verify(&forged), Err(CodeError::BadSignature));
+}
+
+/// A code for key 1 of the event, signed with a secret that is not key 1's.
+fn impostor_code() -> SignedCode {
+    let text = gerbang_core::EventSigner::from_secret(EVENT, 1, [7; 32])
+        .issue(&claims(11))
+        .unwrap();
+    match Code::parse(&text) {
+        Ok(Code::Signed(code)) => code,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn secrets_never_reach_debug_output() {
     let shown = format!("{:?}", signer());

@@ -154,9 +154,14 @@ async fn health(State(shared): State<Arc<Shared>>) -> Result<Json<Health>, ApiEr
 async fn websocket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
     let limits = &shared.limits;
     // Small buffers: an idle gate connection must cost kilobytes, not tungstenite's default
-    // 128 KiB read buffer. Messages are small JSON; large catch-up batches are split anyway.
-    ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+    // 128 KiB read buffer. What gates send is small (a scan is about 450 bytes, a ping 30),
+    // and a larger frame grows the buffer as needed. 2 KiB rather than 4 KiB saved 2 KiB per
+    // idle connection (docs/BENCHMARKS.md); a burst of uploads takes more, smaller reads.
+    ws.read_buffer_size(2 * 1024)
+        // Messages are queued up to this much before a write, so a burst (the acks of one
+        // group commit, the entries it published) goes out in one write; each `send` still
+        // writes at once. The buffer keeps its size once grown, so it stays small.
+        .write_buffer_size(8 * 1024)
         .max_write_buffer_size(limits.max_message_bytes * 4)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)

@@ -83,10 +83,6 @@ export class Session {
     });
   }
 
-  async screenshot() {
-    return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64');
-  }
-
   /** Waits until `check()` returns a truthy value (returned), or fails after `ms`. */
   async until(what, check, ms = 20_000) {
     const deadline = Date.now() + ms;

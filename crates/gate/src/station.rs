@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::store::{ScanOutcome, Store};
+use crate::store::{Pairing, ScanOutcome, Store};
 use crate::sync::pairing::{self, PairError, Paired};
 use crate::sync::{Clock, LinkState, SendError, SyncConfig, SyncEngine, SyncEvent, SyncStatus};
 use crate::Result;
@@ -148,18 +148,38 @@ impl Station {
 
     /// Pairs with the relay named in `text` (the pairing text, or its QR's content) as
     /// `device_name`, stores the pairing and starts syncing with it.
+    ///
+    /// The current link stops first: pairing with another relay starts the cache over
+    /// ([`Store::set_pairing`]), and an engine still applying the old relay's log must not
+    /// write into it afterwards. If pairing fails, the gate links to its previous relay again.
     pub async fn pair(&self, text: &str, device_name: &str) -> Result<Paired, StationPairError> {
         let link = PairingLink::parse(text.trim())?;
-        let paired = pairing::pair(&self.store, &link, device_name).await?;
+        let was_connected = self.is_connected();
+        self.disconnect().await;
+        let paired = match pairing::pair(&self.store, &link, device_name).await {
+            Ok(paired) => paired,
+            Err(err) => {
+                if was_connected {
+                    if let Ok(Some(previous)) = self.store.pairing() {
+                        self.connect(self.config(previous)).await;
+                    }
+                }
+                return Err(err.into());
+            }
+        };
         let pairing = self
             .store
             .pairing()
             .map_err(PairError::from)?
             .ok_or_else(|| PairError::Unexpected("the pairing was not stored".into()))?;
+        self.connect(self.config(pairing)).await;
+        Ok(paired)
+    }
+
+    fn config(&self, pairing: Pairing) -> SyncConfig {
         let mut config = SyncConfig::new(pairing);
         config.clock = Arc::clone(&self.clock);
-        self.connect(config).await;
-        Ok(paired)
+        config
     }
 }
 

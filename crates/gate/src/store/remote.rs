@@ -304,6 +304,27 @@ pub(crate) fn read_cursor(conn: &Connection) -> Result<u64> {
         .query_row([], |row| row.get(0))?)
 }
 
+/// Starts the cache over for another relay's log (see [`Store::set_pairing`]): drops what the
+/// old relay's log brought and this gate's scans it acknowledged, keeps the scans still in the
+/// outbox (with their events), and sets the cursor back to 0.
+pub(crate) fn forget_relay_cache(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM messages;
+         DELETE FROM scans WHERE local_seq NOT IN (SELECT local_seq FROM outbox);
+         UPDATE scans SET seq = NULL, official = NULL, conflict = 0;
+         DELETE FROM tickets;
+         DELETE FROM ticket_types;
+         DELETE FROM verifying_keys;
+         DELETE FROM event_counters;
+         DELETE FROM events WHERE event_id NOT IN (SELECT event_id FROM scans);
+         DELETE FROM settings WHERE key = 'active_event'
+             AND CAST(value AS INTEGER) NOT IN (SELECT event_id FROM events);
+         UPDATE sync_state SET cursor = 0 WHERE id = 1;",
+    )?;
+    counters::recount_scans(conn, None)?;
+    Ok(())
+}
+
 pub(crate) fn write_cursor(conn: &Connection, cursor: u64) -> Result<()> {
     conn.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
         .execute([cursor])?;

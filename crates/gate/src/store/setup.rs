@@ -28,6 +28,9 @@ pub(crate) mod key {
     pub const RELAY_FINGERPRINT: &str = "relay_fingerprint";
     /// The name the relay knows this device by.
     pub const DEVICE_NAME: &str = "device_name";
+    /// Which relay the cache follows (see [`super::relay_identity`]); kept when a pairing is
+    /// forgotten, so pairing with another relay later is noticed.
+    pub const RELAY_IDENTITY: &str = "relay_identity";
     /// When the checkpoint thread last copied the whole log back (Unix ms), for diagnostics;
     /// writing it is what starts the log over off the scan path (see `checkpoint`).
     pub const LAST_CHECKPOINT_MS: &str = "last_checkpoint_ms";
@@ -266,9 +269,34 @@ impl Store {
 
     /// Stores a pairing (replacing any earlier one), or with `None` forgets it. Forgetting
     /// keeps the cache and the outbox: unsent scans go to the next relay the gate pairs with.
+    ///
+    /// Pairing with a *different* relay (another certificate, or for plain `ws://` another
+    /// address) starts the cache over in the same transaction: that relay's log is not the one
+    /// the cache followed, so what the old one brought (events, keys, tickets, other gates'
+    /// scans, messages, and this gate's scans it acknowledged, which are in its log) is
+    /// dropped and the cursor goes back to 0. Scans the old relay never acknowledged stay in
+    /// the outbox and go to the new one. The same relay at a new address (a hosted relay
+    /// whose port moved) keeps everything.
     pub fn set_pairing(&self, pairing: Option<&Pairing>) -> Result<()> {
         let mut w = self.writer();
         let tx = w.conn.transaction()?;
+        if let Some(p) = pairing {
+            let followed = match get(&tx, key::RELAY_IDENTITY)? {
+                Some(identity) => Some(identity),
+                // Stores paired before the identity was kept: the stored pairing says.
+                None => get(&tx, key::RELAY)?.map(|relay| {
+                    relay_identity(
+                        &relay,
+                        get(&tx, key::RELAY_FINGERPRINT).ok().flatten().as_deref(),
+                    )
+                }),
+            };
+            let identity = relay_identity(&p.relay, p.fingerprint.as_deref());
+            if followed.is_some_and(|followed| followed != identity) {
+                super::remote::forget_relay_cache(&tx)?;
+            }
+            put(&tx, key::RELAY_IDENTITY, &identity)?;
+        }
         tx.execute(
             "DELETE FROM settings WHERE key IN (?1, ?2, ?3, ?4)",
             [
@@ -287,7 +315,17 @@ impl Store {
             }
         }
         tx.commit()?;
+        w.invalidate();
         Ok(())
+    }
+}
+
+/// Who a relay is: its certificate's fingerprint when it has one (a hosted relay keeps its
+/// certificate when its port moves), else its address.
+pub(crate) fn relay_identity(relay: &str, fingerprint: Option<&str>) -> String {
+    match fingerprint {
+        Some(fp) => format!("fingerprint:{}", fp.to_ascii_lowercase()),
+        None => format!("address:{relay}"),
     }
 }
 

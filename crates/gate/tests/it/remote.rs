@@ -264,3 +264,84 @@ fn the_outbox_is_read_after_a_position_for_pipelined_uploads() {
         ids[2..]
     );
 }
+
+fn paired_with(relay: &str, fingerprint: Option<&str>) -> gerbang_gate::Pairing {
+    gerbang_gate::Pairing {
+        relay: relay.into(),
+        token: "token".into(),
+        fingerprint: fingerprint.map(str::to_owned),
+        device_name: "Gerbang A".into(),
+    }
+}
+
+#[test]
+fn pairing_with_another_relay_starts_the_cache_over_and_keeps_only_unsent_scans() {
+    let store = test_store();
+    store
+        .set_pairing(Some(&paired_with("wss://10.0.0.1:8420", Some("ab12"))))
+        .unwrap();
+    // One scan the relay acknowledged, another gate's scan, and one scan not yet sent.
+    let sent = store.record_scan(&signed(1), EVENING).unwrap();
+    store
+        .ack_scan(sent.scan_id, 10, VerdictKind::Admitted, false)
+        .unwrap();
+    let (other, e) = remote_scan(11, 100, VerdictKind::Admitted, EVENING);
+    store.apply_entries(&[e]).unwrap();
+    let unsent = store.record_scan(&signed(2), EVENING.plus(1_000)).unwrap();
+    assert_eq!(
+        (store.cursor().unwrap(), store.outbox_depth().unwrap()),
+        (11, 1)
+    );
+
+    // The same relay at a new address (a hosted relay whose port moved): nothing changes.
+    store
+        .set_pairing(Some(&paired_with("wss://10.0.0.1:9999", Some("AB12"))))
+        .unwrap();
+    assert_eq!(store.cursor().unwrap(), 11);
+    assert!(store.scan(other).unwrap().is_some());
+
+    // Another relay: its log is not the one the cache followed.
+    store
+        .set_pairing(Some(&paired_with("wss://10.0.0.2:8420", Some("cd34"))))
+        .unwrap();
+    assert_eq!(
+        store.cursor().unwrap(),
+        0,
+        "the new relay's log is read from its start"
+    );
+    assert_eq!(
+        store.outbox_depth().unwrap(),
+        1,
+        "the unsent scan goes to the new relay"
+    );
+    assert!(store.scan(unsent.scan_id).unwrap().is_some());
+    assert!(
+        store.scan(sent.scan_id).unwrap().is_none(),
+        "it is in the old relay's log"
+    );
+    assert!(store.scan(other).unwrap().is_none());
+    assert!(
+        store.event(EVENT).unwrap().is_some(),
+        "the unsent scan's event stays"
+    );
+    let counters = store.counters(EVENT, None).unwrap();
+    assert_eq!(
+        (counters.issued, counters.admitted, counters.inside_now),
+        (0, 1, 1),
+        "the old relay's tickets are gone; only the unsent admission counts"
+    );
+    // Ticket 100, admitted at another gate of the old relay, is not "already used" here: the
+    // old relay's keys are gone, so the gate cannot vouch for any of its tickets.
+    let again = store
+        .record_scan(&signed(100), EVENING.plus(2_000))
+        .unwrap();
+    assert_ne!(again.verdict.kind, VerdictKind::AlreadyUsed);
+    assert_ne!(again.verdict.kind, VerdictKind::Admitted);
+
+    // Unpairing and pairing again with that same relay keeps the cache.
+    store.set_pairing(None).unwrap();
+    store
+        .set_pairing(Some(&paired_with("wss://10.0.0.2:8420", Some("cd34"))))
+        .unwrap();
+    assert_eq!(store.outbox_depth().unwrap(), 2);
+}

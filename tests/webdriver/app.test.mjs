@@ -290,13 +290,20 @@ async function main() {
       check((await b.attr(status, 'class')).includes('ok-text'), `B pairs with A: ${said}`);
       await b.until('B online with A', async () => (await linkState(b)) === 'online', 30_000);
       check(true, 'B is online with A');
+      // B's log holds every scan made at A (its newest on top: the list draws only the rows
+      // on screen).
+      const event = (await invoke(a, 'app_snapshot', {})).ok.event;
+      const all = { event_id: event.id, gate: null, from: null, to: null, verdicts: [], direction: null, conflicts_only: false, ticket_id: null, text: null };
+      const atA = (await invoke(a, 'attendance', { filter: all, offset: 0, limit: 1 })).ok.total;
+      const newest = more.ok.at(-1);
       await b.click(await b.one('nav-log'));
-      await b.until("A's scan on B", async () => {
+      await b.until("A's scans on B", async () => {
+        const total = await numberOf(b, 'log-total');
         const found = await b.find('log-row');
-        const all = await Promise.all(found.map((r) => b.text(r)));
-        return all.some((t) => t.includes(first.holder));
+        const texts = await Promise.all(found.map((r) => b.text(r)));
+        return total === atA && texts.some((t) => t.includes(newest.holder));
       });
-      check(true, "B's log shows the scan made at A");
+      check(true, `B's log shows all ${atA} scans made at A, the newest (${newest.holder}) on top`);
       // And B refuses A's ticket as used at A.
       await b.click(await b.one('nav-scan'));
       await b.keys(first.code + ENTER);

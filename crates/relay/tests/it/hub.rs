@@ -347,6 +347,10 @@ async fn a_scan_for_an_unknown_event_is_refused_and_the_link_stays() {
         scan: scan(2, "Gerbang A", T0, VerdictKind::Admitted),
     })
     .await;
-    assert!(ack_of(&gate.recv().await).is_some());
+    // The scan's live entry may reach its own gate before the ack does; no error may come.
+    let reply = gate
+        .until(|m| matches!(m, ServerMessage::Ack { .. } | ServerMessage::Error { .. }))
+        .await;
+    assert!(ack_of(&reply).is_some(), "{reply:?}");
     relay.stop().await;
 }

@@ -26,7 +26,6 @@ pub mod gate;
 pub mod idle;
 pub mod ingest;
 pub mod percentiles;
-pub mod pin;
 pub mod process;
 pub mod target;
 

@@ -239,7 +239,8 @@ impl Target {
         }
         .to_owned();
         let tls = match (secure, fingerprint) {
-            (true, Some(fp)) => Some(crate::pin::pinned_config(fp)),
+            // Pinned as a gate pins (`:` between byte pairs allowed on the command line).
+            (true, Some(fp)) => Some(gerbang_gate::sync::tls::pinned_config(&fp.replace(':', ""))),
             (true, None) => {
                 return Err(Error::Setup(format!(
                     "{address} serves TLS: give its certificate's fingerprint (--fingerprint, \

@@ -821,34 +821,63 @@ impl<'de> Deserialize<'de> for Head {
 /// Fails with [`ProtocolError::TooLarge`] if one entry alone does not fit in a message: the
 /// relay must refuse such a change when it is made, since no device could receive it.
 pub fn encode_entries(entries: &[LogEntry], head: u64) -> Result<Vec<String>, ProtocolError> {
+    let json: Vec<String> = entries
+        .iter()
+        .map(|entry| serde_json::to_string(entry).expect("log entries always serialise"))
+        .collect();
+    let packed = pack_entries(json.iter().map(String::as_str), head)?;
+    Ok(packed.into_iter().map(|p| p.text).collect())
+}
+
+/// An `entries` message made by [`pack_entries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedEntries {
+    pub text: String,
+    /// Where each entry's object is in `text`, in order.
+    pub entries: Vec<std::ops::Range<usize>>,
+}
+
+/// [`encode_entries`] for entries already encoded as LogEntry JSON objects (as
+/// `serde_json::to_string` writes them), saying where each entry is in its message: a relay
+/// that keeps each entry's JSON packs it without encoding it again, and can pack a part of a
+/// message again.
+pub fn pack_entries<'a>(
+    entries: impl IntoIterator<Item = &'a str>,
+    head: u64,
+) -> Result<Vec<PackedEntries>, ProtocolError> {
     // The layout `encode` produces for `ServerMessage::Entries`; a test checks they agree.
     let prefix = format!(r#"{{"v":{PROTOCOL_VERSION},"type":"entries","entries":["#);
     let suffix = format!(r#"],"head":{head}}}"#);
     let empty = prefix.len() + suffix.len();
     let mut messages = Vec::new();
-    let mut current = prefix.clone();
-    let mut count = 0;
-    for entry in entries {
-        let json = serde_json::to_string(entry).expect("log entries always serialise");
+    let mut current = PackedEntries {
+        text: prefix.clone(),
+        entries: Vec::new(),
+    };
+    for json in entries {
         if empty + json.len() > MAX_MESSAGE_BYTES {
             return Err(ProtocolError::TooLarge {
                 len: empty + json.len(),
             });
         }
-        let separator = usize::from(count > 0);
-        if current.len() + separator + json.len() + suffix.len() > MAX_MESSAGE_BYTES {
-            current.push_str(&suffix);
-            messages.push(std::mem::replace(&mut current, prefix.clone()));
-            count = 0;
+        let separator = usize::from(!current.entries.is_empty());
+        if current.text.len() + separator + json.len() + suffix.len() > MAX_MESSAGE_BYTES {
+            current.text.push_str(&suffix);
+            let next = PackedEntries {
+                text: prefix.clone(),
+                entries: Vec::new(),
+            };
+            messages.push(std::mem::replace(&mut current, next));
         }
-        if count > 0 {
-            current.push(',');
+        if !current.entries.is_empty() {
+            current.text.push(',');
         }
-        current.push_str(&json);
-        count += 1;
+        let start = current.text.len();
+        current.text.push_str(json);
+        current.entries.push(start..current.text.len());
     }
-    if count > 0 {
-        current.push_str(&suffix);
+    if !current.entries.is_empty() {
+        current.text.push_str(&suffix);
         messages.push(current);
     }
     Ok(messages)
@@ -1929,6 +1958,28 @@ mod tests {
         let debug = format!("{:?}", examples::hello());
         assert!(!debug.contains("gbt_"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn packed_entries_say_where_each_entry_is() {
+        let json: Vec<String> = (0..300)
+            .flat_map(|_| examples::log_entries())
+            .enumerate()
+            .map(|(n, e)| {
+                serde_json::to_string(&LogEntry {
+                    seq: n as u64 + 1,
+                    ..e
+                })
+                .unwrap()
+            })
+            .collect();
+        let packed = pack_entries(json.iter().map(String::as_str), 9).unwrap();
+        assert!(packed.len() > 1, "{} messages", packed.len());
+        let found: Vec<&str> = packed
+            .iter()
+            .flat_map(|p| p.entries.iter().map(|r| &p.text[r.clone()]))
+            .collect();
+        assert_eq!(found, json.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     #[test]

@@ -305,7 +305,7 @@ async fn gate_task(
                     Frame::Other(ServerMessage::Error { code, message }) => {
                         return Err(Error::Protocol(format!("gate {g}: the relay refused ({code:?}): {message}")))
                     }
-                    Frame::Other(_) => {}
+                    Frame::Stats | Frame::Other(_) => {}
                 }
             }
             scan = scans.recv(), if sending => match scan {

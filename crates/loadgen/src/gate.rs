@@ -25,6 +25,12 @@ const ENTRIES_PREFIX: &str = r#"{"v":1,"type":"entries","entries":["#;
 /// How every log entry in it starts: `seq` is its first field.
 const ENTRY_START: &str = r#"{"seq":"#;
 const ACK_PREFIX: &str = r#"{"v":1,"type":"ack","#;
+/// How every `stats` message starts: a load generator does not read them.
+const STATS_PREFIX: &str = r#"{"v":1,"type":"stats","#;
+
+/// Finds the next entry's start; built once (a searcher per frame costs as much as the search).
+static ENTRY_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(ENTRY_START));
 
 /// A gate connected and caught up.
 pub struct Connected {
@@ -106,6 +112,8 @@ pub async fn connect(target: &Target, token: &str, cursor: u64) -> Result<Connec
 pub enum Frame {
     /// An `entries` message: the `seq` of each entry it carries, in order.
     Entries(Vec<u64>),
+    /// A `stats` message, not read (200 gates' counters, several times a second, to each).
+    Stats,
     /// Any other message, decoded.
     Other(ServerMessage),
 }
@@ -117,7 +125,7 @@ pub fn classify(text: &str) -> Result<Frame> {
         // key, so each occurrence starts an entry (a test checks it against the encoder).
         let mut seqs = Vec::with_capacity(1);
         let mut rest = rest;
-        while let Some(at) = rest.find(ENTRY_START) {
+        while let Some(at) = ENTRY_FINDER.find(rest.as_bytes()) {
             rest = &rest[at + ENTRY_START.len()..];
             let end = rest
                 .find(|c: char| !c.is_ascii_digit())
@@ -128,6 +136,9 @@ pub fn classify(text: &str) -> Result<Frame> {
             seqs.push(seq);
         }
         return Ok(Frame::Entries(seqs));
+    }
+    if text.starts_with(STATS_PREFIX) {
+        return Ok(Frame::Stats);
     }
     let decoded =
         protocol::decode_server(text).map_err(|e| Error::Protocol(format!("{e}: {text}")))?;
@@ -141,7 +152,8 @@ pub fn classify(text: &str) -> Result<Frame> {
 
 /// Whether a text frame may be an `ack` (cheap; a full decode says for sure).
 pub fn may_be_ack(text: &str) -> bool {
-    text.starts_with(ACK_PREFIX) || !text.starts_with(ENTRIES_PREFIX)
+    text.starts_with(ACK_PREFIX)
+        || !(text.starts_with(ENTRIES_PREFIX) || text.starts_with(STATS_PREFIX))
 }
 
 #[cfg(test)]
@@ -212,5 +224,23 @@ mod tests {
             Frame::Other(ServerMessage::CaughtUp { cursor: 4 })
         ));
         assert!(classify("{").is_err());
+    }
+
+    #[test]
+    fn stats_frames_are_skipped_and_are_not_acks() {
+        let text = protocol::encode_server(&ServerMessage::Stats {
+            stats: protocol::EventStats {
+                event_id: 1,
+                issued: 10,
+                admitted: 2,
+                inside_now: 2,
+                capacity: None,
+                remaining: None,
+                per_gate: Vec::new(),
+                at: Millis(1),
+            },
+        });
+        assert!(matches!(classify(&text).unwrap(), Frame::Stats));
+        assert!(!may_be_ack(&text));
     }
 }

@@ -36,7 +36,8 @@ pub struct Limits {
     pub catch_up_batch: usize,
     /// Scans one connection may have in flight before the relay waits for their commits.
     pub max_pending_acks: usize,
-    /// Entries a connection may fall behind the live stream before it is disconnected.
+    /// Published messages (a commit's entries each, usually) a connection may fall behind the
+    /// live stream before it is disconnected.
     pub live_window: usize,
     /// A client whose cursor is more than this many entries behind the log's head is told
     /// `snapshot_needed` instead of being caught up entry by entry: a new gate on a relay

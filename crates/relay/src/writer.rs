@@ -37,17 +37,70 @@ pub struct ScanAck {
     pub replayed: bool,
 }
 
-/// A committed entry as published to every connection, encoded once for all of them.
+/// Committed entries as published to every connection: one `entries` message of a commit's
+/// entries (a large commit, such as a ticket import, is several), encoded once for all of them.
 #[derive(Debug)]
 pub struct Published {
-    /// The entry's place in the log (a connection skips what catch-up already sent).
-    pub seq: u64,
-    /// The `entries` message carrying just this entry, made from the JSON stored in the log
-    /// (the body is encoded once). Reference-counted: every connection sends the same bytes
-    /// without copying them.
+    /// The `entries` message. Reference-counted: every connection sends the same bytes without
+    /// copying them. Made from the bodies' JSON as stored in the log (each encoded once).
     pub entries_json: Utf8Bytes,
-    /// For a conflicting scan: the `alert` message for supervisors.
-    pub alert_json: Option<Utf8Bytes>,
+    /// Each entry's `seq` and where its object is in `entries_json`, in order: a connection
+    /// that catch-up already sent some of them to, or that finds several messages waiting,
+    /// packs what it needs again ([`pack_live`]).
+    entries: Vec<(u64, std::ops::Range<usize>)>,
+    /// For each conflicting scan among them: the `alert` message for supervisors.
+    pub alerts: Vec<Utf8Bytes>,
+}
+
+impl Published {
+    /// The last entry's `seq`.
+    pub fn last_seq(&self) -> u64 {
+        self.entries.last().map_or(0, |(seq, _)| *seq)
+    }
+
+    /// The first entry's `seq`.
+    pub fn first_seq(&self) -> u64 {
+        self.entries.first().map_or(0, |(seq, _)| *seq)
+    }
+
+    /// Each entry's `seq` and LogEntry object, as they are in `entries_json`.
+    fn entries(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.entries
+            .iter()
+            .map(|(seq, range)| (*seq, &self.entries_json.as_str()[range.clone()]))
+    }
+}
+
+/// What a connection sends of `waiting` (published messages, in order) when it has already
+/// sent every entry up to `sent`: the entries after it, as few `entries` messages as fit. One
+/// message wholly after `sent` is sent as published, shared; anything else is packed again
+/// (a connection behind by several commits sends them as one frame, not one each).
+pub fn pack_live(waiting: &[Arc<Published>], sent: u64) -> Vec<Utf8Bytes> {
+    match waiting {
+        [] => Vec::new(),
+        [one] if one.first_seq() > sent => vec![one.entries_json.clone()],
+        _ => {
+            let head = waiting.last().map_or(sent, |p| p.last_seq());
+            let entries = waiting
+                .iter()
+                .flat_map(|p| p.entries())
+                .filter(|(seq, _)| *seq > sent)
+                .map(|(_, json)| json);
+            match protocol::pack_entries(entries, head) {
+                Ok(packed) => packed
+                    .into_iter()
+                    .map(|p| Utf8Bytes::from(p.text))
+                    .collect(),
+                // Each entry was published in a message, so each fits in one and this cannot
+                // happen; should it, the messages go as published (clients skip entries at or
+                // before their cursor).
+                Err(e) => {
+                    tracing::error!("packing live entries failed: {e}");
+                    waiting.iter().map(|p| p.entries_json.clone()).collect()
+                }
+            }
+        }
+    }
 }
 
 /// An ack on its way: resolves when the scan's commit is on disk.
@@ -395,18 +448,9 @@ impl WriterThread {
                 }
             }
         }
-        for logged in published {
-            let seq = logged.entry.seq;
-            let entries_json = Utf8Bytes::from(live_entries_json(&logged.entry, &logged.body_json));
-            let alert_json = logged.alert.map(|alert| {
-                Utf8Bytes::from(protocol::encode_server(&ServerMessage::Alert { alert }))
-            });
+        for message in publishable(published) {
             // No receivers is fine: nobody is connected.
-            let _ = self.publish.send(Arc::new(Published {
-                seq,
-                entries_json,
-                alert_json,
-            }));
+            let _ = self.publish.send(Arc::new(message));
         }
     }
 
@@ -996,14 +1040,52 @@ fn insert_entry(tx: &Connection, now: Millis, body: LogBody) -> Result<Logged> {
     })
 }
 
-/// The live `entries` message carrying one entry, made from the body's JSON as stored, so a
-/// body is encoded once (`protocol::encode_server` gives the same text: a test checks).
-fn live_entries_json(entry: &LogEntry, body_json: &str) -> String {
+/// A log entry's JSON object, made from its body's JSON as stored, so a body is encoded once
+/// (`serde_json` gives the same text: a test checks).
+fn entry_json(entry: &LogEntry, body_json: &str) -> String {
     let (seq, at) = (entry.seq, entry.at.0);
-    let version = protocol::PROTOCOL_VERSION;
-    format!(
-        r#"{{"v":{version},"type":"entries","entries":[{{"seq":{seq},"at":{at},"body":{body_json}}}],"head":{seq}}}"#
-    )
+    format!(r#"{{"seq":{seq},"at":{at},"body":{body_json}}}"#)
+}
+
+/// A commit's new entries as the messages published to every connection.
+fn publishable(logged: Vec<Logged>) -> Vec<Published> {
+    let Some(head) = logged.last().map(|l| l.entry.seq) else {
+        return Vec::new();
+    };
+    let json: Vec<String> = logged
+        .iter()
+        .map(|l| entry_json(&l.entry, &l.body_json))
+        .collect();
+    let packed = match protocol::pack_entries(json.iter().map(String::as_str), head) {
+        Ok(packed) => packed,
+        Err(e) => {
+            // Every entry was checked against the message limit when it was made; should one
+            // still not fit, the gates catch up on it from the log when they reconnect.
+            tracing::error!("a committed entry cannot be published: {e}");
+            return Vec::new();
+        }
+    };
+    let mut logged = logged.into_iter();
+    packed
+        .into_iter()
+        .map(|message| {
+            let mut entries = Vec::with_capacity(message.entries.len());
+            let mut alerts = Vec::new();
+            for (range, l) in message.entries.into_iter().zip(logged.by_ref()) {
+                entries.push((l.entry.seq, range));
+                if let Some(alert) = l.alert {
+                    alerts.push(Utf8Bytes::from(protocol::encode_server(
+                        &ServerMessage::Alert { alert },
+                    )));
+                }
+            }
+            Published {
+                entries_json: Utf8Bytes::from(message.text),
+                entries,
+                alerts,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1012,28 +1094,79 @@ mod tests {
 
     use super::*;
 
-    /// Live entries are made from the body's stored JSON instead of encoding it again; they
-    /// must be exactly what the protocol's encoder writes.
-    #[test]
-    fn live_entries_are_what_the_encoder_writes() {
-        let entry = LogEntry {
-            seq: 41_202,
-            at: Millis(1_795_261_810_000),
+    fn message(seq: u64) -> LogEntry {
+        LogEntry {
+            seq,
+            at: Millis(1_795_261_810_000 + seq as i64),
             body: LogBody::Message {
                 message: OperatorMessage {
                     message_id: uuid::Uuid::now_v7(),
-                    from: "Supervisor \"1\"".into(),
+                    from: format!("Supervisor \"{seq}\""),
                     to: Some("Gerbang B".into()),
-                    text: "Buka jalur kedua, ya. ✓".into(),
+                    text: format!("Buka jalur kedua, ya. ✓ ],\"head\":{seq}}}"),
                     at: Millis(1_795_261_810_000),
                 },
             },
+        }
+    }
+
+    fn logged(entries: &[LogEntry]) -> Vec<Logged> {
+        entries
+            .iter()
+            .map(|entry| Logged {
+                entry: entry.clone(),
+                body_json: serde_json::to_string(&entry.body).unwrap(),
+                alert: None,
+            })
+            .collect()
+    }
+
+    /// Live entries are made from the bodies' stored JSON instead of encoding them again; a
+    /// commit's messages must be exactly what the protocol's encoder writes.
+    #[test]
+    fn published_entries_are_what_the_encoder_writes() {
+        let entries: Vec<LogEntry> = (41_200..41_203).map(message).collect();
+        let published = publishable(logged(&entries));
+        let expected = protocol::encode_entries(&entries, 41_202).unwrap();
+        let texts: Vec<&str> = published.iter().map(|p| p.entries_json.as_str()).collect();
+        assert_eq!(texts, expected);
+        assert_eq!(
+            (published[0].first_seq(), published[0].last_seq()),
+            (41_200, 41_202)
+        );
+    }
+
+    /// A connection sends each entry after its cursor once, however the waiting messages and
+    /// its cursor fall: shared when one message is all new, packed again otherwise.
+    #[test]
+    fn live_entries_after_the_cursor_are_packed_once_each() {
+        let entries: Vec<LogEntry> = (10..20).map(message).collect();
+        let waiting: Vec<Arc<Published>> = [&entries[..3], &entries[3..4], &entries[4..]]
+            .into_iter()
+            .flat_map(|commit| publishable(logged(commit)))
+            .map(Arc::new)
+            .collect();
+        let decoded = |texts: Vec<Utf8Bytes>| -> Vec<LogEntry> {
+            texts
+                .iter()
+                .flat_map(
+                    |text| match protocol::decode_server(text.as_str()).unwrap() {
+                        ServerMessage::Entries { entries, head } => {
+                            assert_eq!(head, 19);
+                            entries
+                        }
+                        other => panic!("{other:?}"),
+                    },
+                )
+                .collect()
         };
-        let body_json = serde_json::to_string(&entry.body).unwrap();
-        let expected = protocol::encode_server(&ServerMessage::Entries {
-            head: entry.seq,
-            entries: vec![entry.clone()],
-        });
-        assert_eq!(live_entries_json(&entry, &body_json), expected);
+        for sent in [0, 9, 10, 12, 13, 15, 18] {
+            let want: Vec<LogEntry> = entries.iter().filter(|e| e.seq > sent).cloned().collect();
+            assert_eq!(decoded(pack_live(&waiting, sent)), want, "after {sent}");
+        }
+        assert!(pack_live(&waiting, 19).is_empty());
+        // One message, all new: the published bytes themselves.
+        let one = pack_live(&waiting[2..], 13);
+        assert_eq!(one, vec![waiting[2].entries_json.clone()]);
     }
 }

@@ -442,34 +442,40 @@ impl Session {
         flush(socket).await
     }
 
-    /// Sends a committed entry and every other one already waiting in the broadcast, in one
-    /// write (see [`Session::send_acks`]): a commit publishes all its entries at once, and a
-    /// gate among hundreds receives each of them.
+    /// Sends a commit's entries and every other commit's already waiting in the broadcast, in
+    /// one write (see [`Session::send_acks`]): a gate among hundreds receives every entry, and
+    /// a connection that finds several commits waiting sends them as one message, not one each.
     async fn send_live(
         &mut self,
         socket: &mut WebSocket,
         shared: &Shared,
         first: Arc<crate::writer::Published>,
     ) -> Result<(), Close> {
+        let mut waiting = Vec::with_capacity(4);
         let mut next = Some(first);
-        let mut budget = LIVE_BURST;
         while let Some(published) = next.take() {
-            if published.seq > self.sent {
-                self.sent = published.seq;
-                feed(socket, published.entries_json.clone()).await?;
-                if let Some(alert) = &published.alert_json {
-                    if matches!(self.device.role, Role::Supervisor | Role::Admin) {
-                        feed(socket, alert.clone()).await?;
-                    }
-                }
+            // Catch-up may already have sent it.
+            if published.last_seq() > self.sent {
+                waiting.push(published);
             }
-            budget -= 1;
-            if budget > 0 {
+            if waiting.len() < LIVE_BURST {
                 next = match self.live.try_recv() {
                     Ok(published) => Some(published),
                     Err(TryRecvError::Empty | TryRecvError::Closed) => None,
                     Err(TryRecvError::Lagged(missed)) => return Err(lagged(shared, missed)),
                 };
+            }
+        }
+        let Some(last) = waiting.last().map(|p| p.last_seq()) else {
+            return Ok(());
+        };
+        for message in crate::writer::pack_live(&waiting, self.sent) {
+            feed(socket, message).await?;
+        }
+        self.sent = last;
+        if matches!(self.device.role, Role::Supervisor | Role::Admin) {
+            for alert in waiting.iter().flat_map(|p| &p.alerts) {
+                feed(socket, alert.clone()).await?;
             }
         }
         flush(socket).await
@@ -620,16 +626,17 @@ fn refused(scan_id: uuid::Uuid, error: crate::Error) -> Refused {
     }
 }
 
-/// Live entries sent in one write at most; then the loop looks at the client's side again.
+/// Published messages (commits) sent in one write at most; then the loop looks at the client's side again.
 const LIVE_BURST: usize = 256;
 
-/// The close for a connection that fell more than the live window behind.
+/// The close for a connection that fell more than the live window (in published messages)
+/// behind.
 fn lagged(shared: &Shared, missed: u64) -> Close {
     shared.metrics.slow_client();
     Close::new(
         ErrorCode::RateLimited,
         format!(
-            "this connection fell {missed} entries behind; reconnect to catch up from your cursor"
+            "this connection fell {missed} commits behind the live stream; reconnect to catch up from your cursor"
         ),
     )
 }

@@ -8,7 +8,7 @@ import type { ScanResult } from './bindings/ScanResult';
 import type { VerdictKind } from './bindings/VerdictKind';
 import { setLang } from './i18n';
 import { VERDICT_KINDS } from './verdicts';
-import VerdictOverlay, { type Shown } from './VerdictOverlay.svelte';
+import VerdictOverlay, { COUNTDOWN_STEP_MS, type Shown } from './VerdictOverlay.svelte';
 
 const AT = Date.UTC(2025, 2, 14, 12, 45, 0);
 
@@ -108,5 +108,18 @@ describe('VerdictOverlay', () => {
     expect(closed).toBe(0);
     vi.advanceTimersByTime(100);
     expect(closed).toBe(1);
+  });
+
+  it('shrinks its countdown bar in steps, with no CSS animation running', () => {
+    const el = show({ seq: 7, result: result('admitted'), code: 'GB:1', startedAt: performance.now() });
+    const bar = el.querySelector<HTMLElement>('[data-testid=verdict-countdown]')!;
+    expect(bar.style.width).toBe('100%');
+    expect(bar.style.animationName).toBe('');
+    vi.advanceTimersByTime(COUNTDOWN_STEP_MS);
+    flushSync();
+    expect(bar.style.width).toBe('80%');
+    vi.advanceTimersByTime(3 * COUNTDOWN_STEP_MS);
+    flushSync();
+    expect(bar.style.width).toBe('20%');
   });
 });

@@ -9,6 +9,7 @@
 const COMMANDS: &[&str] = &[
     "app_snapshot",
     "scan",
+    "admit_by_name",
     "gate_counters",
     "find_attendees",
     "attendance",

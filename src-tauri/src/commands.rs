@@ -60,12 +60,24 @@ pub async fn app_snapshot(
 pub fn scan(state: State<'_, AppState>, text: String, source: ScanSource) -> Result<ScanResult> {
     tracing::debug!(?source, "scan");
     let outcome = state.station.scan(&text)?;
+    scan_result(&state, outcome)
+}
+
+/// Admits a ticket by its holder's name, picked from the search (no code to scan).
+#[tauri::command]
+pub fn admit_by_name(state: State<'_, AppState>, ticket_id: u32) -> Result<ScanResult> {
+    let outcome = state.station.admit_by_name(ticket_id)?;
+    scan_result(&state, outcome)
+}
+
+/// A recorded scan with the counters it changed, as the window shows it.
+fn scan_result(state: &AppState, outcome: gerbang_gate::store::ScanOutcome) -> Result<ScanResult> {
     Ok(ScanResult {
         scan_id: outcome.scan_id,
         verdict: outcome.verdict,
         duplicate: outcome.duplicate,
         at: outcome.at,
-        counters: counters(&state)?,
+        counters: counters(state)?,
     })
 }
 
@@ -310,7 +322,7 @@ pub async fn pairing_offer(state: State<'_, AppState>, role: Role) -> Result<Pai
         text,
         role,
         qr_svg,
-        expires_in_minutes: 15,
+        expires_in_minutes: (gerbang_relay::auth::PAIRING_TTL_MS / Millis::MINUTE) as u32,
     })
 }
 

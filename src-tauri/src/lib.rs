@@ -86,6 +86,7 @@ pub fn run() -> tauri::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::app_snapshot,
             commands::scan,
+            commands::admit_by_name,
             commands::gate_counters,
             commands::find_attendees,
             commands::attendance,

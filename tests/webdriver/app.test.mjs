@@ -265,6 +265,32 @@ async function main() {
     );
     check((await numberOf(a, 'counter-admitted')) === 32, 'the admitted counter shows 32');
 
+    // Admission by name: a signed ticket picked from the offline search, no code shown.
+    const [byName] = (await invoke(a, 'demo_tickets', { first: 201, count: 1 })).ok;
+    const search = await a.one('name-search');
+    await a.exec(
+      `const field = arguments[0];
+       Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(field, arguments[1]);
+       field.dispatchEvent(new Event('input', { bubbles: true }));`,
+      [{ [ELEMENT]: search }, byName.holder],
+    );
+    await a.until('the ticket in the search', async () =>
+      a.exec(
+        `const hit = document.querySelector('[data-testid=search-hit][data-ticket="' + arguments[0] + '"]');
+         const button = hit && hit.querySelector('[data-testid=admit-by-name]');
+         if (!button) return null;
+         button.click();
+         return true;`,
+        [byName.ticket_id],
+      ),
+    );
+    v = await a.until('admitted by name', async () => {
+      const now = await verdict(a);
+      return now.kind === 'admitted' && now.text.includes(byName.holder) ? now : null;
+    });
+    check(true, `ticket ${byName.ticket_id} is admitted by its holder's name from the search`);
+    check((await numberOf(a, 'counter-admitted')) === 33, 'the admitted counter shows 33');
+
     // B pairs with A using the pairing text A shows in its settings.
     await a.click(await a.one('nav-settings'));
     await a.click(await a.one('pairing-role-gate'));
@@ -297,7 +323,7 @@ async function main() {
       const event = (await invoke(a, 'app_snapshot', {})).ok.event;
       const all = { event_id: event.id, gate: null, from: null, to: null, verdicts: [], direction: null, conflicts_only: false, ticket_id: null, text: null };
       const atA = (await invoke(a, 'attendance', { filter: all, offset: 0, limit: 1 })).ok.total;
-      const newest = more.ok.at(-1);
+      const newest = byName;
       await b.click(await b.one('nav-log'));
       await b.until("A's scans on B", async () => {
         const total = await numberOf(b, 'log-total');

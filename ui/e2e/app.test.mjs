@@ -96,6 +96,23 @@ describe('scan screen', () => {
     await page.close();
   });
 
+  it('admits a signed ticket by its holder’s name from the search', async () => {
+    const page = await open(browser.context, server.url);
+    await page.getByLabel('Cari nama pemegang tiket').fill('Dewi');
+    const admit = page.getByTestId('admit-by-name').first();
+    await admit.waitFor();
+    assert.match(await admit.textContent(), /Izinkan masuk/);
+    await admit.click();
+    const verdict = page.getByTestId('verdict');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-kind'), 'admitted');
+    assert.match(await page.getByTestId('verdict-holder').textContent(), /Dewi/);
+    const call = (await calls(page, 'admit_by_name')).at(-1);
+    assert.equal(typeof call.args.ticketId, 'number');
+    assert.equal((await calls(page, 'scan')).length, 0);
+    await page.close();
+  });
+
   it('switches to exit mode through set_gate', async () => {
     const page = await open(browser.context, server.url);
     await page.getByRole('button', { name: 'Keluar' }).click();

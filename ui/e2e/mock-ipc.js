@@ -162,9 +162,9 @@
   }
   const gateCounters = () => ({ event: counters(null), gate: counters(gate.name) });
 
-  function scan({ text }) {
+  function scan({ text }, byName = null) {
     const at = now();
-    const t = TICKETS.get(text);
+    const t = byName ?? TICKETS.get(text);
     let verdict;
     if (!t) {
       const kind = text.startsWith('GB:') ? 'unknown_ticket' : 'malformed';
@@ -281,15 +281,25 @@
           alert_id: 7,
           kind: 'capacity_threshold',
           at: t - 12 * MIN,
-          text: 'Konser Senja 2025 is 65% full (988 of 1500 inside)',
+          text: 'Konser Senja 2025 has reached 90% of its capacity: 1350 inside, capacity 1500.',
           scans: [],
+          capacity: { event_name: 'Konser Senja 2025', percent: 90, inside: 1350, capacity: 1500 },
         },
         {
           alert_id: 5,
           kind: 'conflict',
           at: t - 40 * MIN,
-          text: 'Ticket 121 was admitted at Gerbang 2 and at Gerbang Timur while offline',
-          scans: [],
+          text: 'Ticket 121 was admitted twice: first at Gerbang 2 (official), then at Gerbang Timur while it was offline.',
+          scans: ['Gerbang 2', 'Gerbang Timur'].map((gate, i) => ({
+            scan_id: `0190c0de-0000-7000-8000-00000000012${i}`,
+            event_id: 1,
+            code: 'GB:121',
+            ticket_id: 121,
+            gate,
+            direction: 'entry',
+            at: t - (41 - i) * MIN,
+            local: 'admitted',
+          })),
         },
       ],
       now: t,
@@ -314,6 +324,11 @@
       role: options.role,
     }),
     scan,
+    admit_by_name: ({ ticketId }) => {
+      const t = [...TICKETS.values()].find((x) => x.ticket_id === ticketId);
+      if (!t) throw { kind: 'not_found', message: `no ticket ${ticketId}` };
+      return scan({ text: `GBM:1:${ticketId}` }, t);
+    },
     gate_counters: gateCounters,
     find_attendees: ({ query }) => {
       const q = query.toLowerCase();

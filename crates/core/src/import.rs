@@ -396,6 +396,14 @@ fn check_barcode(row: &mut Row<'_>, barcode: &str) -> bool {
     }
     match Code::parse(barcode) {
         Ok(Code::Opaque(text)) if text == barcode => true,
+        Ok(Code::Manual { .. }) => {
+            row.error(
+                "the barcode has the form of an admission by name (GBM:event:ticket), \
+                 which gates refuse from a scanner, so this ticket could never be scanned"
+                    .into(),
+            );
+            false
+        }
         Ok(_) => {
             row.error(
                 "the barcode reads as a Gerbang signed code (typed in lower case), \

@@ -283,6 +283,24 @@ pub struct Alert {
     pub text: String,
     /// The scans concerned; for a conflict, both: the official first, then the conflicting one.
     pub scans: Vec<ScanRecord>,
+    /// For `capacity_threshold`: the figures `text` states, so a client can say it in its own
+    /// language. Absent for other kinds, and from older relays (a client then shows `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub capacity: Option<CapacityCrossed>,
+}
+
+/// How full an event was when it crossed a capacity threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CapacityCrossed {
+    /// The event's name; empty if it has none.
+    pub event_name: String,
+    /// The threshold crossed, in percent of the capacity: 90 or 100.
+    pub percent: u32,
+    /// People inside when it was crossed.
+    pub inside: u32,
+    pub capacity: u32,
 }
 
 /// What an alert is about. Clients display `text` for any kind; the kind chooses an icon or a
@@ -1155,6 +1173,7 @@ mod tests {
                            at Gerbang B while it was offline; holder Siti Rahayu."
                         .into(),
                     scans: vec![first_scan(), scan()],
+                    capacity: None,
                 },
             }
         }

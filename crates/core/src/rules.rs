@@ -253,6 +253,29 @@ pub fn decide(scan: &Scan<'_>, ctx: &Context<'_>) -> Verdict {
                 claims.valid_until,
             )
         }
+        Code::Manual {
+            event_id,
+            ticket_id,
+        } => match ctx.ticket {
+            _ if *event_id != event.id => {
+                return Verdict::bare(
+                    VerdictKind::WrongEvent,
+                    format!(
+                        "This ticket is for another event (event {event_id}); this gate checks {}.",
+                        event.name
+                    ),
+                )
+            }
+            Some(t) if t.event_id == event.id && t.ticket_id == *ticket_id => {
+                (t.ticket_id, t.type_id, t.valid_from, t.valid_until)
+            }
+            _ => {
+                return Verdict::bare(
+                    VerdictKind::UnknownTicket,
+                    format!("No ticket {ticket_id} is known for {}.", event.name),
+                )
+            }
+        },
         Code::Opaque(text) => match ctx.ticket {
             None => {
                 return Verdict::bare(

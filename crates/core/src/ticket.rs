@@ -30,6 +30,8 @@ use crate::time::Millis;
 
 /// What every signed code starts with; short, and in the QR alphanumeric set.
 pub const PREFIX: &str = "GB:";
+/// What the text of a name admission starts with (see [`Code::Manual`]).
+pub const MANUAL_PREFIX: &str = "GBM:";
 /// The payload format this build writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
 /// Longest scanned text we look at; longer input is refused before any work is done.
@@ -94,6 +96,16 @@ impl fmt::Debug for SignedCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
     Signed(SignedCode),
+    /// A ticket admitted by its holder's name, picked from a gate's search when no code can be
+    /// shown (a phone out of battery): `GBM:` + event id + `:` + ticket id, the text a gate
+    /// records and uploads for it. It proves nothing by itself, so a gate refuses it from a
+    /// scanner, a camera or typing (anyone could print it; see [`Code::parse_scanned`]); it is
+    /// made only by the gate's own name admission, and a relay takes it from a paired gate,
+    /// whose staff checked the person. Valid only by lookup.
+    Manual {
+        event_id: u32,
+        ticket_id: u32,
+    },
     /// Any other text (another system's barcode), trimmed. Valid only by lookup.
     Opaque(String),
 }
@@ -123,13 +135,21 @@ pub enum CodeError {
     UnknownKey { event_id: u32, key_id: u8 },
     #[error("the signature does not match: the code was altered or forged")]
     BadSignature,
+    #[error(
+        "this is the text of an admission by name, which is made from the gate's search, \
+         never scanned or typed"
+    )]
+    ManualScanned,
 }
 
 impl CodeError {
     /// True when the text is recognisably a Gerbang code but damaged, as opposed to a
     /// well-formed code whose signature is wrong (forged).
     pub fn is_malformed(&self) -> bool {
-        !matches!(self, CodeError::UnknownKey { .. } | CodeError::BadSignature)
+        !matches!(
+            self,
+            CodeError::UnknownKey { .. } | CodeError::BadSignature | CodeError::ManualScanned
+        )
     }
 }
 
@@ -151,6 +171,23 @@ impl Code {
         if let Some(at) = text.chars().position(char::is_control) {
             return Err(CodeError::ControlCharacter { at });
         }
+        if let Some(ids) = text.strip_prefix(MANUAL_PREFIX) {
+            // Only the exact form: another system's barcode may start with "GBM:" too.
+            let parsed = ids.split_once(':').and_then(|(event, ticket)| {
+                let number = |s: &str| {
+                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| s.parse::<u32>().ok())
+                        .flatten()
+                };
+                Some((number(event)?, number(ticket)?))
+            });
+            if let Some((event_id, ticket_id)) = parsed {
+                return Ok(Code::Manual {
+                    event_id,
+                    ticket_id,
+                });
+            }
+        }
         if text.starts_with(PREFIX) {
             return SignedCode::parse(text).map(Code::Signed);
         }
@@ -162,6 +199,22 @@ impl Code {
             }
         }
         Ok(Code::Opaque(text.to_owned()))
+    }
+}
+
+impl Code {
+    /// [`Code::parse`] for text that came from a scanner, a camera or the keyboard: the text of
+    /// a name admission is refused there, since anyone could print it.
+    pub fn parse_scanned(text: &str) -> Result<Code, CodeError> {
+        match Code::parse(text)? {
+            Code::Manual { .. } => Err(CodeError::ManualScanned),
+            code => Ok(code),
+        }
+    }
+
+    /// The text recorded for admitting `ticket_id` of `event_id` by its holder's name.
+    pub fn manual_text(event_id: u32, ticket_id: u32) -> String {
+        format!("{MANUAL_PREFIX}{event_id}:{ticket_id}")
     }
 }
 

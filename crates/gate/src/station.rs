@@ -84,6 +84,17 @@ impl Station {
     /// it waits in the outbox for the next link).
     pub fn scan(&self, text: &str) -> Result<ScanOutcome> {
         let outcome = self.store.record_scan(text, self.now())?;
+        self.recorded(outcome)
+    }
+
+    /// Admits a ticket by its holder's name ([`Store::admit_by_name`]) and sends it on.
+    pub fn admit_by_name(&self, ticket_id: u32) -> Result<ScanOutcome> {
+        let outcome = self.store.admit_by_name(ticket_id, self.now())?;
+        self.recorded(outcome)
+    }
+
+    /// Hands a recorded scan to the link, or counts it in the outbox while there is none.
+    fn recorded(&self, outcome: ScanOutcome) -> Result<ScanOutcome> {
         let link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
         match &*link {
             Some(link) => link.engine.scan_recorded(&outcome),

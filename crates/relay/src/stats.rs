@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use gerbang_core::protocol::{
-    self, Alert, AlertKind, EventStats, GateThroughput, LogBody, LogEntry, ServerMessage,
+    self, Alert, AlertKind, CapacityCrossed, EventStats, GateThroughput, LogBody, LogEntry,
+    ServerMessage,
 };
 use gerbang_core::{EventRules, Millis, VerdictKind};
 use rusqlite::Connection;
@@ -460,6 +461,12 @@ fn apply(events: &mut HashMap<u32, EventCounts>, entry: &LogEntry) -> Option<(u3
             at: entry.at,
             text,
             scans: Vec::new(),
+            capacity: Some(CapacityCrossed {
+                event_name: counts.name.clone(),
+                percent,
+                inside: counts.inside,
+                capacity,
+            }),
         },
     ))
 }

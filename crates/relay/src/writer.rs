@@ -663,6 +663,10 @@ impl Decider {
         let ticket = lookup_ticket(tx, event.id, &code)?;
         let ticket_id = ticket.as_ref().map(|t| t.ticket_id).or(match &code {
             Ok(Code::Signed(s)) if s.claims.event_id == event.id => Some(s.claims.ticket_id),
+            Ok(Code::Manual {
+                event_id,
+                ticket_id,
+            }) if *event_id == event.id => Some(*ticket_id),
             _ => None,
         });
         let history = match ticket_id {
@@ -878,6 +882,7 @@ fn conflict_alert(
             holder.map(|h| format!("; holder {h}")).unwrap_or_default(),
         ),
         scans,
+        capacity: None,
     })
 }
 
@@ -939,6 +944,17 @@ fn lookup_ticket(
                 params![signed.claims.event_id, signed.claims.ticket_id],
                 row,
             )
+            .optional()?,
+        // An admission by name, made by a paired gate whose staff checked the person.
+        Ok(Code::Manual {
+            event_id,
+            ticket_id,
+        }) => tx
+            .prepare_cached(concat!(
+                columns!(),
+                "WHERE event_id = ?1 AND ticket_id = ?2"
+            ))?
+            .query_row(params![event_id, ticket_id], row)
             .optional()?,
         // An opaque code is looked up in this event first, then anywhere, so a ticket of
         // another event is refused as such rather than as unknown.

@@ -71,6 +71,11 @@ export function scan(text: string, source: ScanSource): Promise<ScanResult> {
   return invoke<ScanResult>('scan', { text, source });
 }
 
+/** Admits a ticket by its holder's name, picked from the search (no code to scan). */
+export function admitByName(ticketId: number): Promise<ScanResult> {
+  return invoke<ScanResult>('admit_by_name', { ticketId });
+}
+
 /** The event's and this gate's counters. */
 export function gateCounters(): Promise<GateCounters> {
   return invoke<GateCounters>('gate_counters');

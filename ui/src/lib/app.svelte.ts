@@ -205,6 +205,23 @@ export class AppModel {
     this.show(result, code, startedAt);
   }
 
+  /** Admits a ticket by its holder's name (picked from the search) and shows the verdict. */
+  async admitByName(ticketId: number, holder: string): Promise<void> {
+    if (!this.canScan) {
+      return;
+    }
+    const startedAt = performance.now();
+    let result: ScanResult;
+    try {
+      result = await api.admitByName(ticketId);
+    } catch (error) {
+      this.scanError = api.errorText(error);
+      return;
+    }
+    this.scanError = null;
+    this.show(result, holder, startedAt);
+  }
+
   /** Shows a scan's verdict (typed, from the scanner, or the camera's), lists and sounds it. */
   show(result: ScanResult, code: string, startedAt: number): void {
     if (!this.canScan) {

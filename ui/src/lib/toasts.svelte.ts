@@ -5,6 +5,7 @@
 // Other kinds stack up to MAX_TOASTS (the oldest goes first) and close by themselves.
 
 import type { GateUpdate } from './bindings/GateUpdate';
+import { alertText } from './alerts';
 import { t } from './i18n';
 import { lookOf } from './verdicts';
 
@@ -93,7 +94,7 @@ export class Toasts {
       if (alert.kind === 'conflict' && scans.some((s) => s.conflict)) {
         continue;
       }
-      this.push(alert.kind === 'conflict' ? 'conflict' : 'alert', () => t('toast.alert'), () => alert.text);
+      this.push(alert.kind === 'conflict' ? 'conflict' : 'alert', () => t('toast.alert'), () => alertText(alert));
     }
     for (const message of update.messages) {
       if (message.from === options.gate) {

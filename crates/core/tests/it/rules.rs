@@ -136,6 +136,41 @@ fn check(cases: Vec<(&str, Case)>, expect: &Expect) {
     expect.assert_eq(&out);
 }
 
+/// A ticket admitted by its holder's name: the cached record decides, the history still counts,
+/// and nothing is admitted that the cache does not know for this event.
+#[test]
+fn admissions_by_name() {
+    let by_name =
+        |ticket_id: u32| Case::new().with(|c| c.text = Code::manual_text(EVENT, ticket_id));
+    check(
+        vec![
+            ("known", by_name(100)),
+            (
+                "already inside",
+                by_name(100).moved(Direction::Entry, 30, "Gerbang B"),
+            ),
+            ("not cached", by_name(100).with(|c| c.ticket = None)),
+            ("another ticket cached", by_name(101)),
+            (
+                "another event",
+                Case::new().with(|c| c.text = Code::manual_text(EVENT + 1, 100)),
+            ),
+            (
+                "revoked",
+                by_name(100).with(|c| c.ticket.as_mut().unwrap().revoked = true),
+            ),
+        ],
+        &expect![[r#"
+            known: admitted (Budi Santoso, Reguler) Welcome.
+            already inside: already_used (Budi Santoso, Reguler) Already used at Gerbang B, 18:30. [entry Gerbang B at 1795260600000]
+            not cached: unknown_ticket () No ticket 100 is known for Seminar Nasional.
+            another ticket cached: unknown_ticket () No ticket 101 is known for Seminar Nasional.
+            another event: wrong_event () This ticket is for another event (event 8); this gate checks Seminar Nasional.
+            revoked: revoked (Budi Santoso, Reguler) This ticket was cancelled or re-issued.
+        "#]],
+    );
+}
+
 #[test]
 fn every_verdict_kind() {
     let forged = {

@@ -22,6 +22,7 @@ fn believe(text: &str) -> Result<TicketClaims, String> {
             Err(err) => Err(format!("forged: {err}")),
         },
         Ok(Code::Opaque(text)) => Err(format!("opaque: {text}")),
+        Ok(manual @ Code::Manual { .. }) => Err(format!("by name: {manual:?}")),
         Err(err) => Err(format!("malformed: {err}")),
     }
 }
@@ -255,4 +256,44 @@ proptest! {
         // never a ticket the gate believes.
         prop_assert!(believe(&altered).is_err(), "{altered} was believed");
     }
+}
+
+/// The text of an admission by name: read only in its exact form, refused from a scanner.
+#[test]
+fn admissions_by_name_are_their_exact_text_and_never_scanned() {
+    let text = Code::manual_text(EVENT, 1042);
+    assert_eq!(text, "GBM:7:1042");
+    let manual = Code::Manual {
+        event_id: EVENT,
+        ticket_id: 1042,
+    };
+    assert_eq!(Code::parse(&text), Ok(manual.clone()));
+    assert_eq!(Code::parse(" GBM:7:1042 "), Ok(manual));
+    assert_eq!(Code::parse_scanned(&text), Err(CodeError::ManualScanned));
+    // Refused as forged, not as damaged: it is well formed, just not acceptable from a scanner.
+    assert!(!CodeError::ManualScanned.is_malformed());
+    // Anything else that starts with the prefix is another system's barcode.
+    for other in [
+        "GBM:7",
+        "GBM:7:",
+        "GBM::1",
+        "GBM:7:1:2",
+        "GBM:7:x",
+        "GBM:+7:1",
+        "GBM:99999999999:1",
+    ] {
+        assert_eq!(
+            Code::parse(other),
+            Ok(Code::Opaque(other.into())),
+            "{other}"
+        );
+        assert_eq!(
+            Code::parse_scanned(other),
+            Ok(Code::Opaque(other.into())),
+            "{other}"
+        );
+    }
+    // A signed code scans as before.
+    let signed = signer().issue(&claims(5)).unwrap();
+    assert!(matches!(Code::parse_scanned(&signed), Ok(Code::Signed(_))));
 }

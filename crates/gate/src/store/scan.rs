@@ -67,11 +67,38 @@ impl Store {
     ///
     /// Errors only when the gate is not set up (no active event or gate rules) or the database
     /// fails; a refused ticket is a verdict, not an error.
+    ///
+    /// The text of an admission by name (`GBM:…`) is refused here as forged: anyone could
+    /// print it; [`Store::admit_by_name`] makes it.
     pub fn record_scan(&self, text: &str, now: Millis) -> Result<ScanOutcome> {
+        self.record(now, |_| text.to_owned(), Code::parse_scanned)
+    }
+
+    /// Admits ticket `ticket_id` of the active event by its holder's name (or lets it out, at
+    /// an exit gate), for a person whose code cannot be shown: staff pick them from the search
+    /// and check them. Decided and recorded exactly like a scan of the ticket, with the text
+    /// [`Code::manual_text`] as its code, so the log shows how it was admitted; the relay
+    /// decides it again from its own copy of the ticket.
+    pub fn admit_by_name(&self, ticket_id: u32, now: Millis) -> Result<ScanOutcome> {
+        self.record(
+            now,
+            |event_id| Code::manual_text(event_id, ticket_id),
+            Code::parse,
+        )
+    }
+
+    /// Decides and records the text `input` gives for the active event's id, read by `parse`.
+    fn record(
+        &self,
+        now: Millis,
+        input: impl FnOnce(u32) -> String,
+        parse: fn(&str) -> std::result::Result<Code, CodeError>,
+    ) -> Result<ScanOutcome> {
         let mut w = self.writer();
         let w = &mut *w;
         let active = w.active()?;
         let (event, gate) = (&active.event, &active.gate);
+        let text = &input(event.id);
 
         let key = ScanKey {
             event_id: event.id,
@@ -83,7 +110,7 @@ impl Store {
             return Ok(outcome);
         }
 
-        let code = Code::parse(text);
+        let code = parse(text);
         // IMMEDIATE: take the write lock before reading, so that no other process's scan can
         // slip between what this decision reads and what it writes.
         let tx = w
@@ -157,8 +184,8 @@ fn stored_code(text: &str) -> String {
     }
 }
 
-/// The cache's record of the scanned ticket: by number for a signed code of this event, by
-/// barcode (in any event) for an opaque one.
+/// The cache's record of the scanned ticket: by number for a signed code or an admission by
+/// name of this event, by barcode (in any event) for an opaque one.
 fn find_ticket(
     conn: &Connection,
     code: &Result<Code, CodeError>,
@@ -168,6 +195,10 @@ fn find_ticket(
         Ok(Code::Signed(signed)) if signed.claims.event_id == event_id => {
             tickets::ticket_by_id(conn, event_id, signed.claims.ticket_id)
         }
+        Ok(Code::Manual {
+            event_id: of,
+            ticket_id,
+        }) if *of == event_id => tickets::ticket_by_id(conn, event_id, *ticket_id),
         Ok(Code::Opaque(text)) => tickets::ticket_by_barcode(conn, text, event_id),
         _ => Ok(None),
     }

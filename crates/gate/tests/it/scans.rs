@@ -12,7 +12,8 @@ use crate::{gate, signed, test_store, EVENING, EVENT, OTHER_EVENT};
 /// Runs a script against the standard test gate (see [`crate::setup`]) and renders what
 /// happened. One step per line:
 ///
-/// * `+S CODE`: scan CODE at S seconds after 19:00. CODE is `signed:N` (signed ticket N),
+/// * `+S CODE`: scan CODE at S seconds after 19:00. CODE is `name:N` (ticket N admitted by
+///   its holder's name, not scanned), `signed:N` (signed ticket N),
 ///   `forged:N` (signed by an impostor key), `other-event:N` (signed for the other event),
 ///   `garbage` (binary with control characters), `long` (10 kB), `empty`, or literal text.
 /// * `gate NAME entry|exit`: the gate becomes "Gerbang NAME" in that direction.
@@ -49,9 +50,12 @@ fn run(store: &Store, script: &str) -> String {
             }
             [at, spec] if at.starts_with('+') => {
                 let secs: i64 = at[1..].parse().unwrap();
-                let outcome = store
-                    .record_scan(&code(spec), EVENING.plus(secs * Millis::SECOND))
-                    .unwrap();
+                let now = EVENING.plus(secs * Millis::SECOND);
+                let outcome = match spec.strip_prefix("name:") {
+                    Some(n) => store.admit_by_name(n.parse().unwrap(), now),
+                    None => store.record_scan(&code(spec), now),
+                }
+                .unwrap();
                 let v = &outcome.verdict;
                 let who = [
                     v.ticket_id.map(|id| format!("#{id}")),
@@ -131,6 +135,36 @@ fn admitted_then_already_used() {
             counters: issued=3 admitted=2 exits=0 inside=2 refused=2; outbox=4
         "#]],
     );
+}
+
+/// Admitted by name: decided like a scan of the ticket and logged as `GBM:7:N`; the same text
+/// read by a scanner is refused as forged (anyone could print it).
+#[test]
+fn admissions_by_name() {
+    check(
+        "+0 name:100
+         +60 signed:100
+         +61 name:100
+         +70 name:200
+         +80 name:4242
+         +90 GBM:7:300
+         gate B exit
+         +100 name:100",
+        expect![[r#"
+              +0 Gerbang A entry name:100: admitted (#100 Budi Santoso Reguler) Welcome.
+             +60 Gerbang A entry signed:100: already_used (#100 Budi Santoso Reguler) Already used at Gerbang A, 19:00.
+             +61 Gerbang A entry name:100: already_used (#100 Budi Santoso Reguler) Already used at Gerbang A, 19:00.
+             +70 Gerbang A entry name:200: admitted (#200 Siti Nurhaliza VIP) Welcome.
+             +80 Gerbang A entry name:4242: unknown_ticket () No ticket 4242 is known for Seminar Nasional.
+             +90 Gerbang A entry GBM:7:300: forged () Forged ticket: this is the text of an admission by name, which is made from the gate's search, never scanned or typed.
+            +100 Gerbang B exit  name:100: exit_recorded (#100 Budi Santoso Reguler) Exit recorded.
+            counters: issued=3 admitted=2 exits=1 inside=1 refused=4; outbox=7
+        "#]],
+    );
+    let store = test_store();
+    store.admit_by_name(100, EVENING).unwrap();
+    let logged = store.recent_scans(1).unwrap();
+    assert_eq!(logged[0].code, "GBM:7:100");
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The WebSocket hub: acks, broadcast, idempotency, conflicts, catch-up and refusals.
 
-use gerbang_core::protocol::{AlertKind, ClientMessage, ErrorCode, LogBody, Role, ServerMessage};
-use gerbang_core::{Millis, VerdictKind};
+use gerbang_core::protocol::{
+    AlertKind, ClientMessage, ErrorCode, LogBody, Role, ScanRecord, ServerMessage,
+};
+use gerbang_core::{Code, Millis, VerdictKind};
 
-use crate::{scan, Client, TestRelay};
+use crate::{scan, upload, Client, TestRelay, EVENT};
 
 const T0: Millis = Millis(1_795_262_400_000);
 
@@ -92,6 +94,38 @@ async fn re_uploading_a_scan_gets_the_same_ack_and_no_second_entry() {
     assert_eq!(acks[1], acks[2]);
     let head = relay.admin.reader().head().unwrap();
     assert_eq!(head, acks[0].0, "the re-uploads added nothing to the log");
+    relay.stop().await;
+}
+
+/// An admission by name from a gate is decided officially from the relay's own copy of the
+/// ticket, and then counts like any admission of it.
+#[tokio::test]
+async fn an_admission_by_name_is_decided_from_the_relays_ticket() {
+    let relay = TestRelay::start().await;
+    let mut a = relay.client("Gerbang A", Role::Gate).await;
+    let by_name = |text: String| ScanRecord {
+        code: text,
+        ..scan(4, "Gerbang A", T0, VerdictKind::Admitted)
+    };
+    let verdicts = upload(
+        &mut a,
+        vec![
+            by_name(Code::manual_text(EVENT, 4)),
+            scan(4, "Gerbang A", T0.plus(60_000), VerdictKind::Admitted),
+            by_name(Code::manual_text(EVENT, 9_999)),
+            by_name(Code::manual_text(EVENT + 1, 4)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        verdicts,
+        [
+            VerdictKind::Admitted,
+            VerdictKind::AlreadyUsed,
+            VerdictKind::UnknownTicket,
+            VerdictKind::WrongEvent,
+        ]
+    );
     relay.stop().await;
 }
 

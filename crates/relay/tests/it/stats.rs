@@ -269,12 +269,20 @@ async fn a_capacity_threshold_alerts_supervisors_once_per_crossing() {
     upload(&mut gate, vec![exit(1), entry(1)]).await;
     upload(&mut gate, vec![entry(10)]).await;
     let mut alerts = Vec::new();
+    let mut figures = Vec::new();
     while alerts.len() < 3 {
         if let ServerMessage::Alert { alert } = supervisor.recv().await {
             assert_eq!(alert.kind, AlertKind::CapacityThreshold);
             alerts.push(alert.text);
+            // The same figures, for a client that words the alert in its own language.
+            let crossed = alert
+                .capacity
+                .expect("a capacity alert carries its figures");
+            assert_eq!(crossed.event_name, "Seminar Nasional");
+            figures.push((crossed.percent, crossed.inside, crossed.capacity));
         }
     }
+    assert_eq!(figures, [(90, 9, 10), (90, 9, 10), (100, 10, 10)]);
     expect_test::expect![[r#"
         [
             "Seminar Nasional has reached 90% of its capacity: 9 inside, capacity 10.",

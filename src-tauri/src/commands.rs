@@ -65,8 +65,12 @@ pub fn scan(state: State<'_, AppState>, text: String, source: ScanSource) -> Res
 
 /// Admits a ticket by its holder's name, picked from the search (no code to scan).
 #[tauri::command]
-pub fn admit_by_name(state: State<'_, AppState>, ticket_id: u32) -> Result<ScanResult> {
-    let outcome = state.station.admit_by_name(ticket_id)?;
+pub fn admit_by_name(
+    state: State<'_, AppState>,
+    event_id: u32,
+    ticket_id: u32,
+) -> Result<ScanResult> {
+    let outcome = state.station.admit_by_name(event_id, ticket_id)?;
     scan_result(&state, outcome)
 }
 

@@ -109,6 +109,7 @@ describe('scan screen', () => {
     assert.match(await page.getByTestId('verdict-holder').textContent(), /Dewi/);
     const call = (await calls(page, 'admit_by_name')).at(-1);
     assert.equal(typeof call.args.ticketId, 'number');
+    assert.equal(call.args.eventId, 1);
     assert.equal((await calls(page, 'scan')).length, 0);
     await page.close();
   });

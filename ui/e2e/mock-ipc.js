@@ -324,7 +324,8 @@
       role: options.role,
     }),
     scan,
-    admit_by_name: ({ ticketId }) => {
+    admit_by_name: ({ eventId, ticketId }) => {
+      if (eventId !== 1) throw { kind: 'invalid_input', message: `event ${eventId} is not checked here` };
       const t = [...TICKETS.values()].find((x) => x.ticket_id === ticketId);
       if (!t) throw { kind: 'not_found', message: `no ticket ${ticketId}` };
       return scan({ text: `GBM:1:${ticketId}` }, t);

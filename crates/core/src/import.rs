@@ -664,15 +664,16 @@ mod tests {
             })
             .unwrap();
         let csv = format!(
-            "holder,type,barcode\nA,1,gb:another-system\nB,1,{}\nC,1,GB:XYZ\n",
+            "holder,type,barcode\nA,1,gb:another-system\nB,1,{}\nC,1,GB:XYZ\nD,1,GBM:7:1\nE,1,GBM:R-17\n",
             signed.to_lowercase()
         );
         check(
             &csv,
             expect![[r#"
-                2 lines of the file could not be read, so nothing was imported; correct the file and import it again:
+                3 lines of the file could not be read, so nothing was imported; correct the file and import it again:
                 line 3: the barcode reads as a Gerbang signed code (typed in lower case), so this ticket could never be scanned
-                line 4: the barcode starts with "GB:", which gates read as a Gerbang signed code, so this ticket could never be scanned"#]],
+                line 4: the barcode starts with "GB:", which gates read as a Gerbang signed code, so this ticket could never be scanned
+                line 5: the barcode has the form of an admission by name (GBM:event:ticket), which gates refuse from a scanner, so this ticket could never be scanned"#]],
         );
     }
 

@@ -88,8 +88,8 @@ impl Station {
     }
 
     /// Admits a ticket by its holder's name ([`Store::admit_by_name`]) and sends it on.
-    pub fn admit_by_name(&self, ticket_id: u32) -> Result<ScanOutcome> {
-        let outcome = self.store.admit_by_name(ticket_id, self.now())?;
+    pub fn admit_by_name(&self, event_id: u32, ticket_id: u32) -> Result<ScanOutcome> {
+        let outcome = self.store.admit_by_name(event_id, ticket_id, self.now())?;
         self.recorded(outcome)
     }
 

@@ -274,6 +274,12 @@ impl Writer {
                 }
                 Ok(Code::Signed(signed))
             }
+            // The text of an admission by name counts only as the gate made it: a gate refuses
+            // that text as forged when it was scanned (anyone could print it), and uploads
+            // the scan as it is, so the relay refuses it the same way (PROTOCOL 12.1).
+            Ok(Code::Manual { .. }) if record.local == VerdictKind::Forged => {
+                Err(gerbang_core::CodeError::ManualScanned)
+            }
             other => other,
         };
         let (reply, answer) = oneshot::channel();
@@ -947,9 +953,9 @@ fn lookup_ticket(
             .optional()?,
         // An admission by name, made by a paired gate whose staff checked the person.
         Ok(Code::Manual {
-            event_id,
+            event_id: of,
             ticket_id,
-        }) => tx
+        }) if *of == event_id => tx
             .prepare_cached(concat!(
                 columns!(),
                 "WHERE event_id = ?1 AND ticket_id = ?2"
@@ -965,7 +971,8 @@ fn lookup_ticket(
             ))?
             .query_row(params![text, event_id], row)
             .optional()?,
-        Err(_) => None,
+        // Unreadable, or an admission by name for another event (refused as such).
+        _ => None,
     })
 }
 
@@ -1072,14 +1079,24 @@ fn publishable(logged: Vec<Logged>) -> Vec<Published> {
         .iter()
         .map(|l| entry_json(&l.entry, &l.body_json))
         .collect();
-    let packed = match protocol::pack_entries(json.iter().map(String::as_str), head) {
-        Ok(packed) => packed,
-        Err(e) => {
-            // Every entry was checked against the message limit when it was made; should one
-            // still not fit, the gates catch up on it from the log when they reconnect.
-            tracing::error!("a committed entry cannot be published: {e}");
-            return Vec::new();
-        }
+    // Relays refuse scans too large to log (`ws::oversized`) and other entries are small, so
+    // every entry fits in a message; should one still not, it alone is left out of the live
+    // stream (logged as an error), not the commit's other entries.
+    let (logged, json): (Vec<Logged>, Vec<String>) = logged
+        .into_iter()
+        .zip(json)
+        .filter(|(l, json)| {
+            // The envelope around entries (`{"v":1,"type":"entries","entries":[`, `],"head":N}`)
+            // is under 64 bytes.
+            let fits = json.len() + 64 <= protocol::MAX_MESSAGE_BYTES;
+            if !fits {
+                tracing::error!("log entry {} is too large to publish", l.entry.seq);
+            }
+            fits
+        })
+        .unzip();
+    let Ok(packed) = protocol::pack_entries(json.iter().map(String::as_str), head) else {
+        return Vec::new();
     };
     let mut logged = logged.into_iter();
     packed

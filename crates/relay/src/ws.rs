@@ -527,6 +527,13 @@ impl Session {
                     )
                     .await;
                 }
+                if let Some(problem) = oversized(&scan) {
+                    // Every log entry must fit in a message to every device; a gate keeps at
+                    // most 512 characters of a code. Refused, and the link stays.
+                    let message = format!("scan {} was not recorded: {problem}", scan.scan_id);
+                    return send(socket, &refusal(shared, ErrorCode::InvalidMessage, message))
+                        .await;
+                }
                 if self.pending.len() >= shared.limits.max_pending_acks {
                     // Wait for the oldest before taking more: bounded memory per connection.
                     if let Some((scan_id, pending)) = self.pending.pop_front() {
@@ -624,6 +631,29 @@ fn refused(scan_id: uuid::Uuid, error: crate::Error) -> Refused {
             format!("the relay could not record scan {scan_id}: {e}"),
         )),
     }
+}
+
+/// The longest scanned code, in bytes, a relay logs: 512 characters (what a gate keeps) of
+/// UTF-8.
+pub const MAX_SCAN_CODE_BYTES: usize = 4 * 512;
+/// The longest gate name, in bytes, a relay logs.
+pub const MAX_GATE_NAME_BYTES: usize = 1024;
+
+/// Why a scan is too large to log (every entry must fit in one message to every device).
+fn oversized(scan: &protocol::ScanRecord) -> Option<String> {
+    if scan.code.len() > MAX_SCAN_CODE_BYTES {
+        return Some(format!(
+            "its code is {} bytes; a relay logs at most {MAX_SCAN_CODE_BYTES}",
+            scan.code.len()
+        ));
+    }
+    if scan.gate.len() > MAX_GATE_NAME_BYTES {
+        return Some(format!(
+            "its gate name is {} bytes; at most {MAX_GATE_NAME_BYTES}",
+            scan.gate.len()
+        ));
+    }
+    None
 }
 
 /// Published messages (commits) sent in one write at most; then the loop looks at the client's side again.

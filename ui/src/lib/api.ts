@@ -72,8 +72,8 @@ export function scan(text: string, source: ScanSource): Promise<ScanResult> {
 }
 
 /** Admits a ticket by its holder's name, picked from the search (no code to scan). */
-export function admitByName(ticketId: number): Promise<ScanResult> {
-  return invoke<ScanResult>('admit_by_name', { ticketId });
+export function admitByName(eventId: number, ticketId: number): Promise<ScanResult> {
+  return invoke<ScanResult>('admit_by_name', { eventId, ticketId });
 }
 
 /** The event's and this gate's counters. */

@@ -206,14 +206,14 @@ export class AppModel {
   }
 
   /** Admits a ticket by its holder's name (picked from the search) and shows the verdict. */
-  async admitByName(ticketId: number, holder: string): Promise<void> {
+  async admitByName(eventId: number, ticketId: number, holder: string): Promise<void> {
     if (!this.canScan) {
       return;
     }
     const startedAt = performance.now();
     let result: ScanResult;
     try {
-      result = await api.admitByName(ticketId);
+      result = await api.admitByName(eventId, ticketId);
     } catch (error) {
       this.scanError = api.errorText(error);
       return;

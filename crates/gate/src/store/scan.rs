@@ -71,7 +71,7 @@ impl Store {
     /// The text of an admission by name (`GBM:…`) is refused here as forged: anyone could
     /// print it; [`Store::admit_by_name`] makes it.
     pub fn record_scan(&self, text: &str, now: Millis) -> Result<ScanOutcome> {
-        self.record(now, |_| text.to_owned(), Code::parse_scanned)
+        self.record(now, false, |_| text.to_owned(), Code::parse_scanned)
     }
 
     /// Admits ticket `ticket_id` of the active event by its holder's name (or lets it out, at
@@ -79,18 +79,25 @@ impl Store {
     /// and check them. Decided and recorded exactly like a scan of the ticket, with the text
     /// [`Code::manual_text`] as its code, so the log shows how it was admitted; the relay
     /// decides it again from its own copy of the ticket.
-    pub fn admit_by_name(&self, ticket_id: u32, now: Millis) -> Result<ScanOutcome> {
+    ///
+    /// `event_id` is the event the ticket was found in: a ticket of an event other than the
+    /// active one (the event changed while the search was on screen) is refused as such.
+    pub fn admit_by_name(&self, event_id: u32, ticket_id: u32, now: Millis) -> Result<ScanOutcome> {
         self.record(
             now,
-            |event_id| Code::manual_text(event_id, ticket_id),
+            true,
+            |_| Code::manual_text(event_id, ticket_id),
             Code::parse,
         )
     }
 
     /// Decides and records the text `input` gives for the active event's id, read by `parse`.
+    /// `by_name` keeps an admission by name apart from a scan of the same text in the
+    /// duplicate window.
     fn record(
         &self,
         now: Millis,
+        by_name: bool,
         input: impl FnOnce(u32) -> String,
         parse: fn(&str) -> std::result::Result<Code, CodeError>,
     ) -> Result<ScanOutcome> {
@@ -105,6 +112,7 @@ impl Store {
             gate: gate.gate.clone(),
             direction: gate.direction,
             code: stored_code(text),
+            by_name,
         };
         if let Some(outcome) = w.recent.sighting(&key, now, w.duplicate_window) {
             return Ok(outcome);
@@ -244,6 +252,8 @@ struct ScanKey {
     gate: String,
     direction: Direction,
     code: String,
+    /// Made by [`Store::admit_by_name`], not scanned.
+    by_name: bool,
 }
 
 /// The last few scans, for [`Store::record_scan`]'s duplicate rule. A camera re-reads the code

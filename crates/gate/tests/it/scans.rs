@@ -51,9 +51,12 @@ fn run(store: &Store, script: &str) -> String {
             [at, spec] if at.starts_with('+') => {
                 let secs: i64 = at[1..].parse().unwrap();
                 let now = EVENING.plus(secs * Millis::SECOND);
-                let outcome = match spec.strip_prefix("name:") {
-                    Some(n) => store.admit_by_name(n.parse().unwrap(), now),
-                    None => store.record_scan(&code(spec), now),
+                let outcome = if let Some(n) = spec.strip_prefix("name:") {
+                    store.admit_by_name(EVENT, n.parse().unwrap(), now)
+                } else if let Some(n) = spec.strip_prefix("name-other-event:") {
+                    store.admit_by_name(OTHER_EVENT, n.parse().unwrap(), now)
+                } else {
+                    store.record_scan(&code(spec), now)
                 }
                 .unwrap();
                 let v = &outcome.verdict;
@@ -138,31 +141,38 @@ fn admitted_then_already_used() {
 }
 
 /// Admitted by name: decided like a scan of the ticket and logged as `GBM:7:N`; the same text
-/// read by a scanner is refused as forged (anyone could print it).
+/// read by a scanner is refused as forged (anyone could print it), also right after the real
+/// admission (the duplicate window tells them apart).
 #[test]
 fn admissions_by_name() {
     check(
         "+0 name:100
+         +1 GBM:7:100
+         +2 name:100
          +60 signed:100
          +61 name:100
          +70 name:200
          +80 name:4242
+         +85 name-other-event:100
          +90 GBM:7:300
          gate B exit
          +100 name:100",
         expect![[r#"
               +0 Gerbang A entry name:100: admitted (#100 Budi Santoso Reguler) Welcome.
+              +1 Gerbang A entry GBM:7:100: forged () Forged ticket: this is the text of an admission by name, which is made from the gate's search, never scanned or typed.
+              +2 Gerbang A entry name:100: admitted [duplicate] (#100 Budi Santoso Reguler) Welcome.
              +60 Gerbang A entry signed:100: already_used (#100 Budi Santoso Reguler) Already used at Gerbang A, 19:00.
              +61 Gerbang A entry name:100: already_used (#100 Budi Santoso Reguler) Already used at Gerbang A, 19:00.
              +70 Gerbang A entry name:200: admitted (#200 Siti Nurhaliza VIP) Welcome.
              +80 Gerbang A entry name:4242: unknown_ticket () No ticket 4242 is known for Seminar Nasional.
+             +85 Gerbang A entry name-other-event:100: wrong_event () This ticket is for another event (event 8); this gate checks Seminar Nasional.
              +90 Gerbang A entry GBM:7:300: forged () Forged ticket: this is the text of an admission by name, which is made from the gate's search, never scanned or typed.
             +100 Gerbang B exit  name:100: exit_recorded (#100 Budi Santoso Reguler) Exit recorded.
-            counters: issued=3 admitted=2 exits=1 inside=1 refused=4; outbox=7
+            counters: issued=3 admitted=2 exits=1 inside=1 refused=6; outbox=9
         "#]],
     );
     let store = test_store();
-    store.admit_by_name(100, EVENING).unwrap();
+    store.admit_by_name(EVENT, 100, EVENING).unwrap();
     let logged = store.recent_scans(1).unwrap();
     assert_eq!(logged[0].code, "GBM:7:100");
 }

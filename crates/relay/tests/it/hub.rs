@@ -114,6 +114,12 @@ async fn an_admission_by_name_is_decided_from_the_relays_ticket() {
             scan(4, "Gerbang A", T0.plus(60_000), VerdictKind::Admitted),
             by_name(Code::manual_text(EVENT, 9_999)),
             by_name(Code::manual_text(EVENT + 1, 4)),
+            // The text scanned from a print: the gate refused it as forged, and so does the
+            // relay, whatever ticket it names.
+            ScanRecord {
+                local: VerdictKind::Forged,
+                ..by_name(Code::manual_text(EVENT, 5))
+            },
         ],
     )
     .await;
@@ -124,7 +130,28 @@ async fn an_admission_by_name_is_decided_from_the_relays_ticket() {
             VerdictKind::AlreadyUsed,
             VerdictKind::UnknownTicket,
             VerdictKind::WrongEvent,
+            VerdictKind::Forged,
         ]
+    );
+    // A code too large for the log is refused, and the link stays.
+    a.send(&ClientMessage::Scan {
+        scan: by_name("X".repeat(64 * 1024 - 400)),
+    })
+    .await;
+    match a.until(|m| matches!(m, ServerMessage::Error { .. })).await {
+        ServerMessage::Error { code, message } => {
+            assert_eq!(code, ErrorCode::InvalidMessage);
+            assert!(message.contains("a relay logs at most 2048"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        upload(
+            &mut a,
+            vec![scan(6, "Gerbang A", T0, VerdictKind::Admitted)]
+        )
+        .await,
+        [VerdictKind::Admitted]
     );
     relay.stop().await;
 }

@@ -174,8 +174,10 @@ impl Code {
         if let Some(ids) = text.strip_prefix(MANUAL_PREFIX) {
             // Only the exact form: another system's barcode may start with "GBM:" too.
             let parsed = ids.split_once(':').and_then(|(event, ticket)| {
+                // Digits only: `parse` alone would also take a leading `+`.
                 let number = |s: &str| {
-                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    s.bytes()
+                        .all(|b| b.is_ascii_digit())
                         .then(|| s.parse::<u32>().ok())
                         .flatten()
                 };

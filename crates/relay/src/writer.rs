@@ -1075,24 +1075,19 @@ fn publishable(logged: Vec<Logged>) -> Vec<Published> {
     let Some(head) = logged.last().map(|l| l.entry.seq) else {
         return Vec::new();
     };
-    let json: Vec<String> = logged
-        .iter()
-        .map(|l| entry_json(&l.entry, &l.body_json))
-        .collect();
     // Relays refuse scans too large to log (`ws::oversized`) and other entries are small, so
     // every entry fits in a message; should one still not, it alone is left out of the live
-    // stream (logged as an error), not the commit's other entries.
+    // stream (logged as an error), not the commit's other entries. The envelope around
+    // entries (`{"v":1,"type":"entries","entries":[`, `],"head":N}`) is under 64 bytes.
     let (logged, json): (Vec<Logged>, Vec<String>) = logged
         .into_iter()
-        .zip(json)
-        .filter(|(l, json)| {
-            // The envelope around entries (`{"v":1,"type":"entries","entries":[`, `],"head":N}`)
-            // is under 64 bytes.
-            let fits = json.len() + 64 <= protocol::MAX_MESSAGE_BYTES;
-            if !fits {
+        .filter_map(|l| {
+            let json = entry_json(&l.entry, &l.body_json);
+            if json.len() + 64 > protocol::MAX_MESSAGE_BYTES {
                 tracing::error!("log entry {} is too large to publish", l.entry.seq);
+                return None;
             }
-            fits
+            Some((l, json))
         })
         .unzip();
     let Ok(packed) = protocol::pack_entries(json.iter().map(String::as_str), head) else {

@@ -191,35 +191,31 @@ export class AppModel {
   /** Decides a code and shows the verdict. `startedAt` is the performance.now() of the first
    * key (for the latency the verdict reports). */
   async scan(code: string, source: ScanSource, startedAt: number = performance.now()): Promise<void> {
-    if (!code || !this.canScan) {
-      return;
+    if (code) {
+      await this.decide(() => api.scan(code, source), code, startedAt);
     }
-    let result: ScanResult;
-    try {
-      result = await api.scan(code, source);
-    } catch (error) {
-      this.scanError = api.errorText(error);
-      return;
-    }
-    this.scanError = null;
-    this.show(result, code, startedAt);
   }
 
   /** Admits a ticket by its holder's name (picked from the search) and shows the verdict. */
   async admitByName(eventId: number, ticketId: number, holder: string): Promise<void> {
+    await this.decide(() => api.admitByName(eventId, ticketId), holder, performance.now());
+  }
+
+  /** Runs a scan-like command and shows its verdict (`shown` stands for the code when the
+   * verdict names no holder), or says why it failed. */
+  private async decide(command: () => Promise<ScanResult>, shown: string, startedAt: number): Promise<void> {
     if (!this.canScan) {
       return;
     }
-    const startedAt = performance.now();
     let result: ScanResult;
     try {
-      result = await api.admitByName(eventId, ticketId);
+      result = await command();
     } catch (error) {
       this.scanError = api.errorText(error);
       return;
     }
     this.scanError = null;
-    this.show(result, holder, startedAt);
+    this.show(result, shown, startedAt);
   }
 
   /** Shows a scan's verdict (typed, from the scanner, or the camera's), lists and sounds it. */

@@ -71,10 +71,10 @@ impl Store {
     /// The text of an admission by name (`GBM:…`) is refused here as forged: anyone could
     /// print it; [`Store::admit_by_name`] makes it.
     pub fn record_scan(&self, text: &str, now: Millis) -> Result<ScanOutcome> {
-        self.record(now, false, |_| text.to_owned(), Code::parse_scanned)
+        self.record(text, false, now)
     }
 
-    /// Admits ticket `ticket_id` of the active event by its holder's name (or lets it out, at
+    /// Admits ticket `ticket_id` of `event_id` by its holder's name (or lets it out, at
     /// an exit gate), for a person whose code cannot be shown: staff pick them from the search
     /// and check them. Decided and recorded exactly like a scan of the ticket, with the text
     /// [`Code::manual_text`] as its code, so the log shows how it was admitted; the relay
@@ -83,29 +83,17 @@ impl Store {
     /// `event_id` is the event the ticket was found in: a ticket of an event other than the
     /// active one (the event changed while the search was on screen) is refused as such.
     pub fn admit_by_name(&self, event_id: u32, ticket_id: u32, now: Millis) -> Result<ScanOutcome> {
-        self.record(
-            now,
-            true,
-            |_| Code::manual_text(event_id, ticket_id),
-            Code::parse,
-        )
+        self.record(&Code::manual_text(event_id, ticket_id), true, now)
     }
 
-    /// Decides and records the text `input` gives for the active event's id, read by `parse`.
-    /// `by_name` keeps an admission by name apart from a scan of the same text in the
-    /// duplicate window.
-    fn record(
-        &self,
-        now: Millis,
-        by_name: bool,
-        input: impl FnOnce(u32) -> String,
-        parse: fn(&str) -> std::result::Result<Code, CodeError>,
-    ) -> Result<ScanOutcome> {
+    /// Decides and records `text` for the active event: made by [`Store::admit_by_name`] when
+    /// `by_name`, else scanned or typed (and then never an admission by name). `by_name` also
+    /// keeps the two apart in the duplicate window.
+    fn record(&self, text: &str, by_name: bool, now: Millis) -> Result<ScanOutcome> {
         let mut w = self.writer();
         let w = &mut *w;
         let active = w.active()?;
         let (event, gate) = (&active.event, &active.gate);
-        let text = &input(event.id);
 
         let key = ScanKey {
             event_id: event.id,
@@ -118,7 +106,11 @@ impl Store {
             return Ok(outcome);
         }
 
-        let code = parse(text);
+        let code = if by_name {
+            Code::parse(text)
+        } else {
+            Code::parse_scanned(text)
+        };
         // IMMEDIATE: take the write lock before reading, so that no other process's scan can
         // slip between what this decision reads and what it writes.
         let tx = w

@@ -503,6 +503,46 @@ impl Keyring {
         Ok(())
     }
 
+    /// [`Keyring::verify_and_remember`] for many codes at once, as a relay receives them from
+    /// a gate uploading its outbox: the signatures of the codes not yet verified are checked
+    /// together with Ed25519 batch verification (about 2.5 times cheaper per signature than
+    /// one at a time), and each is remembered as verified when the batch holds. When it does
+    /// not (a forged code among them), each is checked on its own, strictly, and only those
+    /// that pass are remembered. Codes with no key here are left as they are.
+    ///
+    /// The batch equation accepts every signature the strict check accepts; the only ones it
+    /// may accept beyond those are valid signatures deliberately altered by adding a
+    /// small-order point, which still carry claims the event key signed (the same ticket), so
+    /// remembering them can never admit a ticket the event did not issue.
+    pub fn verify_all_and_remember(&self, codes: &mut [&mut SignedCode]) {
+        let mut inputs = Vec::with_capacity(codes.len());
+        let mut signatures = Vec::with_capacity(codes.len());
+        let mut keys = Vec::with_capacity(codes.len());
+        let mut waiting = Vec::with_capacity(codes.len());
+        for (i, code) in codes.iter().enumerate() {
+            let Ok(key) = self.key_for(code) else {
+                continue;
+            };
+            if code.verified_with.as_ref() == Some(key.as_bytes()) {
+                continue;
+            }
+            inputs.push(signing_input(&code.signed));
+            signatures.push(Signature::from_bytes(&code.signature));
+            keys.push(*key);
+            waiting.push(i);
+        }
+        let batch_holds = waiting.len() > 1 && {
+            let messages: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+            ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+        };
+        for (n, i) in waiting.into_iter().enumerate() {
+            let verified = batch_holds || keys[n].verify_strict(&inputs[n], &signatures[n]).is_ok();
+            if verified {
+                codes[i].verified_with = Some(*keys[n].as_bytes());
+            }
+        }
+    }
+
     fn key_for(&self, code: &SignedCode) -> Result<&VerifyingKey, CodeError> {
         let event_id = code.claims.event_id;
         self.keys

@@ -265,31 +265,44 @@ impl Writer {
     /// only compares the key that verified it with the key it decides with (a key changed in
     /// between is verified again there). Verification is most of a signed scan's cost.
     pub async fn submit_scan(&self, record: ScanRecord) -> Result<PendingAck> {
-        let code = match Code::parse(&record.code) {
-            Ok(Code::Signed(mut signed)) => {
-                let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
-                if let Some(ring) = keys.get(&signed.claims.event_id) {
-                    // A failure is not remembered: the writer checks again and decides.
-                    let _ = ring.verify_and_remember(&mut signed);
-                }
-                Ok(Code::Signed(signed))
+        let mut acks = self.submit_scans(vec![record]).await?;
+        Ok(acks.pop().expect("one ack per scan"))
+    }
+
+    /// [`Writer::submit_scan`] for several scans that arrived together (a gate uploading its
+    /// outbox sends many at once), queued in order: their signatures are checked together
+    /// (batch verification, see [`gerbang_core::Keyring::verify_all_and_remember`]), which
+    /// costs about 40% of checking them one by one.
+    pub async fn submit_scans(&self, records: Vec<ScanRecord>) -> Result<Vec<PendingAck>> {
+        let mut codes: Vec<_> = records.iter().map(scan_code).collect();
+        let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let mut by_event: HashMap<u32, Vec<&mut gerbang_core::SignedCode>> = HashMap::new();
+        for code in &mut codes {
+            if let Ok(Code::Signed(signed)) = code {
+                by_event
+                    .entry(signed.claims.event_id)
+                    .or_default()
+                    .push(signed);
             }
-            // The text of an admission by name counts only as the gate made it: a gate refuses
-            // that text as forged when it was scanned (anyone could print it), and uploads
-            // the scan as it is, so the relay refuses it the same way (PROTOCOL 12.1).
-            Ok(Code::Manual { .. }) if record.local == VerdictKind::Forged => {
-                Err(gerbang_core::CodeError::ManualScanned)
+        }
+        for (event_id, mut signed) in by_event {
+            // A failure is not remembered: the writer checks again and decides.
+            if let Some(ring) = keys.get(&event_id) {
+                ring.verify_all_and_remember(&mut signed);
             }
-            other => other,
-        };
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Scan {
-            record,
-            code,
-            reply,
-        })
-        .await?;
-        Ok(PendingAck(answer))
+        }
+        let mut acks = Vec::with_capacity(records.len());
+        for (record, code) in records.into_iter().zip(codes) {
+            let (reply, answer) = oneshot::channel();
+            self.send(Command::Scan {
+                record,
+                code,
+                reply,
+            })
+            .await?;
+            acks.push(PendingAck(answer));
+        }
+        Ok(acks)
     }
 
     /// Appends any other entry (ticket upsert, revocation, key change, event update, message).
@@ -913,6 +926,19 @@ fn upsert_ticket(tx: &Connection, t: &TicketRecord) -> Result<()> {
         t.revoked,
     ])?;
     Ok(())
+}
+
+/// A scan's code as the writer decides it (signature not yet checked).
+fn scan_code(record: &ScanRecord) -> std::result::Result<Code, gerbang_core::CodeError> {
+    match Code::parse(&record.code) {
+        // The text of an admission by name counts only as the gate made it: a gate refuses
+        // that text as forged when it was scanned (anyone could print it), and uploads the
+        // scan as it is, so the relay refuses it the same way (PROTOCOL 12.1).
+        Ok(Code::Manual { .. }) if record.local == VerdictKind::Forged => {
+            Err(gerbang_core::CodeError::ManualScanned)
+        }
+        other => other,
+    }
 }
 
 fn lookup_ticket(

@@ -156,6 +156,9 @@ struct Session {
     sent: u64,
     /// Scans uploaded and not yet durable, oldest first; acks go out in this order.
     pending: VecDeque<(uuid::Uuid, PendingAck)>,
+    /// Scans received in this burst of frames and not yet handed to the writer: their
+    /// signatures are checked together (see [`Session::submit_received`]).
+    received: Vec<protocol::ScanRecord>,
     bucket: TokenBucket,
 }
 
@@ -259,6 +262,7 @@ impl Session {
             _gauge: gauge,
             sent: cursor,
             pending: VecDeque::new(),
+            received: Vec::new(),
             bucket: TokenBucket::new(limits.messages_per_second, limits.message_burst),
         };
         session.catch_up(socket, shared, head).await?;
@@ -333,22 +337,25 @@ impl Session {
             tokio::select! {
                 incoming = socket.recv() => {
                     deadline = Instant::now() + idle;
-                    match incoming {
-                        None => return None,
-                        Some(Err(e)) => return Some(read_failed(&e, shared.limits.max_message_bytes)),
-                        Some(Ok(Message::Close(_))) => return None,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        Some(Ok(Message::Binary(_))) => {
-                            return Some(Close::new(ErrorCode::MalformedJson, "binary frames are not part of the protocol; send JSON text"));
+                    // Every frame already received is handled now (a gate uploading its
+                    // outbox sends many scans back to back), so their signatures are checked
+                    // together before they go to the writer.
+                    let mut next = Some(incoming);
+                    let mut frames = 0;
+                    while let Some(incoming) = next.take() {
+                        if let Err(end) = self.receive(socket, shared, incoming).await {
+                            // What arrived before the end is still recorded and acked if the
+                            // link allows; the gate re-uploads anything unacked.
+                            let _ = self.submit_received(shared).await;
+                            return end;
                         }
-                        Some(Ok(Message::Text(text))) => {
-                            if !self.bucket.take(Instant::now()) {
-                                return Some(Close::new(ErrorCode::RateLimited, "too many messages; slow down and reconnect"));
-                            }
-                            if let Err(close) = self.handle(socket, shared, text.as_str()).await {
-                                return Some(close);
-                            }
+                        frames += 1;
+                        if frames < RECEIVE_BURST {
+                            next = socket.recv().now_or_never();
                         }
+                    }
+                    if let Err(close) = self.submit_received(shared).await {
+                        return Some(close);
                     }
                 }
                 ack = next_ack(&mut self.pending) => {
@@ -481,6 +488,53 @@ impl Session {
         flush(socket).await
     }
 
+    /// One frame from the client. `Err` ends the connection: `None` normally (the client
+    /// closed), or with a close to send.
+    async fn receive(
+        &mut self,
+        socket: &mut WebSocket,
+        shared: &Shared,
+        incoming: Option<Result<Message, axum::Error>>,
+    ) -> Result<(), Option<Close>> {
+        match incoming {
+            None | Some(Ok(Message::Close(_))) => Err(None),
+            Some(Err(e)) => Err(Some(read_failed(&e, shared.limits.max_message_bytes))),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+            Some(Ok(Message::Binary(_))) => Err(Some(Close::new(
+                ErrorCode::MalformedJson,
+                "binary frames are not part of the protocol; send JSON text",
+            ))),
+            Some(Ok(Message::Text(text))) => {
+                if !self.bucket.take(Instant::now()) {
+                    return Err(Some(Close::new(
+                        ErrorCode::RateLimited,
+                        "too many messages; slow down and reconnect",
+                    )));
+                }
+                self.handle(socket, shared, text.as_str())
+                    .await
+                    .map_err(Some)
+            }
+        }
+    }
+
+    /// Hands the scans received so far to the writer, in order (their acks follow in the same
+    /// order).
+    async fn submit_received(&mut self, shared: &Shared) -> Result<(), Close> {
+        if self.received.is_empty() {
+            return Ok(());
+        }
+        let scans = std::mem::take(&mut self.received);
+        let ids: Vec<uuid::Uuid> = scans.iter().map(|scan| scan.scan_id).collect();
+        let acks = shared
+            .writer
+            .submit_scans(scans)
+            .await
+            .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
+        self.pending.extend(ids.into_iter().zip(acks));
+        Ok(())
+    }
+
     async fn handle(
         &mut self,
         socket: &mut WebSocket,
@@ -534,8 +588,9 @@ impl Session {
                     return send(socket, &refusal(shared, ErrorCode::InvalidMessage, message))
                         .await;
                 }
-                if self.pending.len() >= shared.limits.max_pending_acks {
+                if self.pending.len() + self.received.len() >= shared.limits.max_pending_acks {
                     // Wait for the oldest before taking more: bounded memory per connection.
+                    self.submit_received(shared).await?;
                     if let Some((scan_id, pending)) = self.pending.pop_front() {
                         let ack = pending
                             .await
@@ -552,13 +607,7 @@ impl Session {
                         .await?;
                     }
                 }
-                let scan_id = scan.scan_id;
-                let pending = shared
-                    .writer
-                    .submit_scan(scan)
-                    .await
-                    .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
-                self.pending.push_back((scan_id, pending));
+                self.received.push(scan);
                 Ok(())
             }
             ClientMessage::SendMessage {
@@ -566,6 +615,8 @@ impl Session {
                 to,
                 text,
             } => {
+                // After the scans sent before it.
+                self.submit_received(shared).await?;
                 let text = text.trim();
                 if text.is_empty() || text.chars().count() > 500 {
                     return send(
@@ -655,6 +706,10 @@ fn oversized(scan: &protocol::ScanRecord) -> Option<String> {
     }
     None
 }
+
+/// Frames already received that are handled before the loop looks at anything else (acks,
+/// live entries): a gate's uploaded scans arrive back to back and are submitted together.
+const RECEIVE_BURST: usize = 64;
 
 /// Published messages (commits) sent in one write at most; then the loop looks at the client's side again.
 const LIVE_BURST: usize = 256;

@@ -177,6 +177,52 @@ fn a_remembered_verification_vouches_only_for_its_own_key() {
     assert_eq!(ring.verify(&forged), Err(CodeError::BadSignature));
 }
 
+/// The relay checks a gate's uploaded scans together (batch verification): a forged code among
+/// valid ones must not be remembered as verified, and the valid ones still verify.
+#[test]
+fn codes_verified_together_remember_only_the_genuine_ones() {
+    let ring = keyring();
+    let genuine = |ticket| match Code::parse(&signer().issue(&claims(ticket)).unwrap()) {
+        Ok(Code::Signed(code)) => code,
+        other => panic!("{other:?}"),
+    };
+    let mut codes: Vec<SignedCode> = (1..=6).map(genuine).collect();
+    codes.insert(3, impostor_code());
+    // A key this keyring does not hold: left alone.
+    let unknown = gerbang_core::EventSigner::from_secret(EVENT, 9, [5; 32])
+        .issue(&claims(12))
+        .unwrap();
+    let Ok(Code::Signed(unknown)) = Code::parse(&unknown) else {
+        panic!("not signed")
+    };
+    codes.push(unknown);
+    ring.verify_all_and_remember(&mut codes.iter_mut().collect::<Vec<_>>());
+    assert_eq!(ring.verify(&codes[3]), Err(CodeError::BadSignature));
+    assert_eq!(
+        ring.verify(&codes[7]),
+        Err(CodeError::UnknownKey {
+            event_id: EVENT,
+            key_id: 9
+        })
+    );
+    for (i, code) in codes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![3, 7].contains(i))
+    {
+        assert_eq!(ring.verify(code), Ok(()), "code {i}");
+    }
+
+    // Only forged codes, and a lone one: nothing remembered.
+    let mut forged = [impostor_code(), impostor_code()];
+    ring.verify_all_and_remember(&mut forged.iter_mut().collect::<Vec<_>>());
+    let mut lone = [impostor_code()];
+    ring.verify_all_and_remember(&mut lone.iter_mut().collect::<Vec<_>>());
+    for code in forged.iter().chain(&lone) {
+        assert_eq!(ring.verify(code), Err(CodeError::BadSignature));
+    }
+}
+
 /// A code for key 1 of the event, signed with a secret that is not key 1's.
 fn impostor_code() -> SignedCode {
     let text = gerbang_core::EventSigner::from_secret(EVENT, 1, [7; 32])

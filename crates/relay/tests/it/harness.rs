@@ -220,6 +220,16 @@ impl Client {
         self.ws.send(Message::text(text)).await.unwrap();
     }
 
+    /// Sends several messages in one write, so the relay receives them together (as from a
+    /// gate uploading its outbox).
+    pub async fn send_burst(&mut self, messages: &[ClientMessage]) {
+        for message in messages {
+            let text = protocol::encode_client(message);
+            self.ws.feed(Message::text(text)).await.unwrap();
+        }
+        self.ws.flush().await.unwrap();
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.send_raw(&protocol::encode_client(message)).await;
     }

@@ -415,3 +415,54 @@ async fn a_scan_for_an_unknown_event_is_refused_and_the_link_stays() {
     assert!(ack_of(&reply).is_some(), "{reply:?}");
     relay.stop().await;
 }
+
+/// A gate uploading its outbox sends many scans at once; the relay checks their signatures
+/// together. A forged code among genuine ones is still refused, each genuine one is admitted,
+/// and the acks come back once each, in upload order.
+#[tokio::test]
+async fn a_burst_of_scans_with_a_forged_code_among_them_is_decided_scan_by_scan() {
+    let relay = TestRelay::start().await;
+    let mut gate = relay.client("Gerbang A", Role::Gate).await;
+    let impostor = gerbang_core::EventSigner::from_secret(EVENT, 1, [99; 32]);
+    let mut scans: Vec<ScanRecord> = (1..=12)
+        .map(|id| scan(id, "Gerbang A", T0, VerdictKind::Admitted))
+        .collect();
+    scans[4].code = impostor
+        .issue(&gerbang_core::TicketClaims {
+            event_id: EVENT,
+            ticket_id: 40,
+            type_id: 1,
+            valid_from: None,
+            valid_until: None,
+        })
+        .unwrap();
+    let messages: Vec<ClientMessage> = scans
+        .iter()
+        .map(|scan| ClientMessage::Scan { scan: scan.clone() })
+        .collect();
+    gate.send_burst(&messages).await;
+
+    let mut acked = Vec::new();
+    while acked.len() < scans.len() {
+        if let ServerMessage::Ack {
+            scan_id, official, ..
+        } = gate.recv().await
+        {
+            acked.push((scan_id, official.kind));
+        }
+    }
+    let expected: Vec<_> = scans
+        .iter()
+        .enumerate()
+        .map(|(i, scan)| {
+            let kind = if i == 4 {
+                VerdictKind::Forged
+            } else {
+                VerdictKind::Admitted
+            };
+            (scan.scan_id, kind)
+        })
+        .collect();
+    assert_eq!(acked, expected);
+    relay.stop().await;
+}

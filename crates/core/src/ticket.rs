@@ -63,8 +63,8 @@ pub struct SignedCode {
     /// The payload bytes the signature covers (without the domain tag).
     signed: Vec<u8>,
     signature: [u8; SIGNATURE_LEN],
-    /// Set only by [`Keyring::verify_and_remember`] after the signature verified: the public
-    /// key that verified it. A later [`Keyring::verify`] whose key for this code is that same
+    /// Set only by [`Keyring::verify_and_remember`] or [`Keyring::verify_all_and_remember`]
+    /// after the signature verified: the public key that verified it. A later [`Keyring::verify`] whose key for this code is that same
     /// key needs no second curve computation. This is what lets the relay check signatures in
     /// each connection's task, in parallel, while its single writer decides: `signed` and
     /// `signature` cannot change after parsing, so the remembered result stays true.
@@ -481,8 +481,9 @@ impl Keyring {
 
     /// Checks the signature of a parsed code against the key it names. Strict verification:
     /// a signature that was tampered into another valid-looking form is refused. A code that
-    /// [`Keyring::verify_and_remember`] verified with the very key this keyring holds for it
-    /// is not verified again.
+    /// [`Keyring::verify_and_remember`] or [`Keyring::verify_all_and_remember`] verified with
+    /// the very key this keyring holds for it is not verified again (see the latter for how a
+    /// batch differs from the strict check).
     pub fn verify(&self, code: &SignedCode) -> Result<(), CodeError> {
         let key = self.key_for(code)?;
         if code.verified_with.as_ref() == Some(key.as_bytes()) {
@@ -510,10 +511,13 @@ impl Keyring {
     /// not (a forged code among them), each is checked on its own, strictly, and only those
     /// that pass are remembered. Codes with no key here are left as they are.
     ///
-    /// The batch equation accepts every signature the strict check accepts; the only ones it
-    /// may accept beyond those are valid signatures deliberately altered by adding a
-    /// small-order point, which still carry claims the event key signed (the same ticket), so
-    /// remembering them can never admit a ticket the event did not issue.
+    /// The batch equation accepts every signature the strict check accepts. Beyond those it may
+    /// accept (in some batches, not in others) a signature whose R has a small-order part, or
+    /// is not canonically encoded, which only the holder of the event's secret key can make:
+    /// without the key a forgery passes with probability about 2^-128, and the batch's
+    /// multipliers are a hash of all its inputs, so retrying does not help. Such a code names
+    /// a ticket the event key signed; the relay's officially admitting it where a gate's
+    /// strict check says `forged` can never admit a ticket the event did not issue.
     pub fn verify_all_and_remember(&self, codes: &mut [&mut SignedCode]) {
         let mut inputs = Vec::with_capacity(codes.len());
         let mut signatures = Vec::with_capacity(codes.len());
@@ -553,5 +557,47 @@ impl Keyring {
                 event_id,
                 key_id: code.key_id,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(signer: &EventSigner, ticket_id: u32) -> SignedCode {
+        let text = signer
+            .issue(&TicketClaims {
+                event_id: 7,
+                ticket_id,
+                type_id: 1,
+                valid_from: None,
+                valid_until: None,
+            })
+            .unwrap();
+        match Code::parse(&text) {
+            Ok(Code::Signed(code)) => code,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// What a batch remembers: every code when all are genuine (the batch holds), only the
+    /// genuine ones when a forged code is among them.
+    #[test]
+    fn a_batch_remembers_exactly_the_genuine_codes() {
+        let event = EventSigner::from_secret(7, 1, [3; 32]);
+        let impostor = EventSigner::from_secret(7, 1, [4; 32]);
+        let mut ring = Keyring::new();
+        ring.insert(event.public_key()).unwrap();
+        let key = event.public_key().public_key.0;
+
+        let mut genuine: Vec<SignedCode> = (1..=5).map(|id| signed(&event, id)).collect();
+        ring.verify_all_and_remember(&mut genuine.iter_mut().collect::<Vec<_>>());
+        assert!(genuine.iter().all(|c| c.verified_with == Some(key)));
+
+        let mut mixed: Vec<SignedCode> = (1..=5).map(|id| signed(&event, id)).collect();
+        mixed.insert(2, signed(&impostor, 9));
+        ring.verify_all_and_remember(&mut mixed.iter_mut().collect::<Vec<_>>());
+        let remembered: Vec<bool> = mixed.iter().map(|c| c.verified_with.is_some()).collect();
+        assert_eq!(remembered, [true, true, false, true, true, true]);
     }
 }

@@ -393,7 +393,11 @@ impl WriterThread {
             let spacing = SPACING_PER_LISTENER
                 .saturating_mul(listeners)
                 .min(MAX_SPACING);
-            if let Some(wait) = last_commit.and_then(|t| spacing.checked_sub(t.elapsed())) {
+            let stopping = matches!(first, Command::Stop);
+            if let Some(wait) = last_commit
+                .filter(|_| !stopping)
+                .and_then(|t| spacing.checked_sub(t.elapsed()))
+            {
                 std::thread::sleep(wait);
             }
             last_commit = Some(std::time::Instant::now());

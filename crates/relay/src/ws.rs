@@ -344,8 +344,9 @@ impl Session {
                     let mut frames = 0;
                     while let Some(incoming) = next.take() {
                         if let Err(end) = self.receive(socket, shared, incoming).await {
-                            // What arrived before the end is still recorded and acked if the
-                            // link allows; the gate re-uploads anything unacked.
+                            // What arrived before the end is still handed to the writer and
+                            // recorded, but no ack goes out: the gate re-uploads what it has no
+                            // ack for, and the relay replays the first one (idempotent by id).
                             let _ = self.submit_received(shared).await;
                             return end;
                         }
@@ -592,19 +593,13 @@ impl Session {
                     // Wait for the oldest before taking more: bounded memory per connection.
                     self.submit_received(shared).await?;
                     if let Some((scan_id, pending)) = self.pending.pop_front() {
-                        let ack = pending
+                        // A scan the writer refused is answered with an error, as in the live
+                        // loop; the link stays.
+                        let first = pending
                             .await
-                            .map_err(|e| Close::new(ErrorCode::Internal, e.to_string()))?;
-                        send(
-                            socket,
-                            &ServerMessage::Ack {
-                                scan_id,
-                                seq: ack.seq,
-                                official: ack.official,
-                                conflict: ack.conflict,
-                            },
-                        )
-                        .await?;
+                            .map(|ack| (scan_id, ack))
+                            .map_err(|e| refused(scan_id, e));
+                        self.send_acks(socket, shared, first).await?;
                     }
                 }
                 self.received.push(scan);

@@ -23,6 +23,7 @@ pub mod camera;
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod rendering;
 pub mod state;
 pub mod updates;
 
@@ -57,6 +58,7 @@ pub(crate) fn note_ready() {
 /// Builds the app, registers the commands and runs the event loop until the last window closes.
 pub fn run() -> tauri::Result<()> {
     STARTED.get_or_init(Instant::now);
+    rendering::apply_cpu_rendering_defaults();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GERBANG_LOG")

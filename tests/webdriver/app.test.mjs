@@ -240,7 +240,14 @@ async function main() {
     check(texts.some((t) => t.includes(second.holder)), 'the log shows the second holder');
     await shot(a, 'log');
     await a.click(await a.one('nav-dashboard'));
-    await a.until('dashboard', async () => (await a.find('counter-inside')).length > 0);
+    // The gate's own row in the throughput table: the dashboard has read the gate's log.
+    const gateRows = await a.until('dashboard gate row', async () => {
+      const found = await a.find('gate-row');
+      return found.length > 0 ? found : null;
+    });
+    const gateRow = await a.text(gateRows[0]);
+    const gateAdmitted = await numberOf(a, 'gate-admitted');
+    check(gateRow.startsWith('Gerbang 1') && gateAdmitted === 2, `the dashboard lists Gerbang 1 with 2 admitted (${gateRow})`);
     await shot(a, 'dashboard');
     await a.click(await a.one('nav-messages'));
     await shot(a, 'messages');

@@ -174,7 +174,14 @@ pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .filter(|s| s.event_id == event_id),
-        arrivals: store.arrivals(event_id, now.plus(-ARRIVALS_WINDOW_MS), ARRIVALS_BUCKET_MS)?,
+        // To the end of the current bucket: a scan from a gate whose clock is a little ahead
+        // still counts, one from a wrong clock far ahead does not.
+        arrivals: store.arrivals(
+            event_id,
+            now.plus(-ARRIVALS_WINDOW_MS),
+            now.plus(ARRIVALS_BUCKET_MS),
+            ARRIVALS_BUCKET_MS,
+        )?,
         gates: store.gate_activity(event_id, now)?,
         conflicts: store.attendance(&conflicts, 0, 20)?,
         alerts: alerts.iter().rev().cloned().collect(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arrivalColumns, BUCKET_MS } from './arrivals';
+import { arrivalColumns, BUCKET_MS, MAX_COLUMNS } from './arrivals';
 
 const T = 1_795_262_400_000; // on the 5-minute grid
 
@@ -28,6 +28,16 @@ describe('arrivalColumns', () => {
     expect([total[0], g1[0], g2[0]]).toEqual([8, 5, 3]);
     expect([total[20], g1[20], g2[20]]).toEqual([1, 0, 1]);
     expect(total.slice(1, 20).every((n) => n === 0)).toBe(true);
+  });
+
+  it('never has more than MAX_COLUMNS columns, however far apart the buckets are', () => {
+    const { data } = arrivalColumns([
+      { start: T - 365 * 24 * 12 * BUCKET_MS, gate: 'Gerbang 1', admitted: 1 },
+      { start: T, gate: 'Gerbang 1', admitted: 1 },
+    ]);
+    expect(data[0]).toHaveLength(MAX_COLUMNS);
+    expect(data[0][MAX_COLUMNS - 1]).toBe(T / 1000);
+    expect(data[1].reduce((a, b) => a + b, 0)).toBe(1);
   });
 
   it('has no columns without arrivals', () => {

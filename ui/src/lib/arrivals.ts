@@ -6,6 +6,8 @@ import type { ArrivalBucket } from './bindings/ArrivalBucket';
 export const BUCKET_MS = 5 * 60_000;
 /** The least span the chart shows, ending at the newest bucket. */
 export const SPAN_MS = 60 * 60_000;
+/** The most columns: the four hours the gate sends, and one. */
+export const MAX_COLUMNS = 49;
 
 /** The columns uPlot wants: x (seconds), the total, then one per gate (sorted by name). Every
  * bucket from the oldest (or an hour before the newest) to the newest is a column, empty ones
@@ -22,7 +24,8 @@ export function arrivalColumns(buckets: ArrivalBucket[]): {
   const seen = buckets.map((b) => b.start);
   const last = Math.max(...seen);
   const starts: number[] = [];
-  for (let s = Math.min(...seen, last - SPAN_MS + BUCKET_MS); s <= last; s += BUCKET_MS) {
+  const first = Math.max(Math.min(...seen, last - SPAN_MS + BUCKET_MS), last - (MAX_COLUMNS - 1) * BUCKET_MS);
+  for (let s = first; s <= last; s += BUCKET_MS) {
     starts.push(s);
   }
   const index = new Map(starts.map((s, i) => [s, i]));

@@ -348,11 +348,14 @@ impl Store {
         })
     }
 
-    /// Admissions per gate per `bucket_ms`, from `since` on, oldest first.
+    /// Admissions per gate per `bucket_ms`, from `since` to before `until`, oldest first.
+    /// Scans logged by other gates carry their own clocks: `until` keeps one far in the
+    /// future out of a chart of the last hours.
     pub fn arrivals(
         &self,
         event_id: u32,
         since: Millis,
+        until: Millis,
         bucket_ms: i64,
     ) -> Result<Vec<ArrivalBucket>> {
         if bucket_ms <= 0 {
@@ -363,11 +366,12 @@ impl Store {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT (s.at / ?3) * ?3 AS bucket, s.gate, count(*) FROM scans AS s
-                 WHERE s.event_id = ?1 AND s.at >= ?2
+                 WHERE s.event_id = ?1 AND s.at >= ?2 AND s.at < ?4
                    AND coalesce(s.official, s.kind) = 'admitted'
                  GROUP BY bucket, s.gate ORDER BY bucket, s.gate",
             )?;
-            let rows = stmt.query_map(rusqlite::params![event_id, since.0, bucket_ms], |r| {
+            let params = rusqlite::params![event_id, since.0, bucket_ms, until.0];
+            let rows = stmt.query_map(params, |r| {
                 Ok(ArrivalBucket {
                     start: Millis(r.get(0)?),
                     gate: r.get(1)?,

@@ -289,7 +289,12 @@ fn an_empty_export_has_the_header_and_reports_zero() {
 fn arrivals_are_admissions_per_gate_per_bucket() {
     let store = busy_store();
     let buckets = store
-        .arrivals(EVENT, EVENING.plus(-Millis::HOUR), 5 * Millis::MINUTE)
+        .arrivals(
+            EVENT,
+            EVENING.plus(-Millis::HOUR),
+            EVENING.plus(Millis::HOUR),
+            5 * Millis::MINUTE,
+        )
         .unwrap();
     let shown: Vec<(i64, &str, u64)> = buckets
         .iter()
@@ -303,7 +308,17 @@ fn arrivals_are_admissions_per_gate_per_bucket() {
         .collect();
     // EVENING is on a 5-minute boundary; the conflict at +6 counts by the relay's verdict.
     assert_eq!(shown, vec![(0, "Gerbang A", 2)]);
-    assert!(store.arrivals(EVENT, EVENING, 0).is_err());
+    // Nothing at or after `until` (a gate whose clock runs ahead stays off the chart).
+    let before = store.arrivals(
+        EVENT,
+        EVENING.plus(-Millis::HOUR),
+        EVENING,
+        5 * Millis::MINUTE,
+    );
+    assert_eq!(before.unwrap(), vec![]);
+    assert!(store
+        .arrivals(EVENT, EVENING, EVENING.plus(Millis::HOUR), 0)
+        .is_err());
 }
 
 #[test]

@@ -439,11 +439,7 @@ impl Session {
                 let scan_id = *scan_id;
                 if let Some(result) = pending.now_or_never() {
                     self.pending.pop_front();
-                    next = Some(
-                        result
-                            .map(|ack| (scan_id, ack))
-                            .map_err(|e| refused(scan_id, e)),
-                    );
+                    next = Some(settled(scan_id, result));
                 }
             }
         }
@@ -595,10 +591,7 @@ impl Session {
                     if let Some((scan_id, pending)) = self.pending.pop_front() {
                         // A scan the writer refused is answered with an error, as in the live
                         // loop; the link stays.
-                        let first = pending
-                            .await
-                            .map(|ack| (scan_id, ack))
-                            .map_err(|e| refused(scan_id, e));
+                        let first = settled(scan_id, pending.await);
                         self.send_acks(socket, shared, first).await?;
                     }
                 }
@@ -659,12 +652,20 @@ async fn next_ack(
     match pending.front_mut() {
         Some((scan_id, ack)) => {
             let scan_id = *scan_id;
-            ack.await
-                .map(|ack| (scan_id, ack))
-                .map_err(|e| refused(scan_id, e))
+            settled(scan_id, ack.await)
         }
         None => std::future::pending().await,
     }
+}
+
+/// A pending scan's outcome, named by its scan id: its ack, or why it has none.
+fn settled(
+    scan_id: uuid::Uuid,
+    result: crate::Result<crate::writer::ScanAck>,
+) -> Result<(uuid::Uuid, crate::writer::ScanAck), Refused> {
+    result
+        .map(|ack| (scan_id, ack))
+        .map_err(|e| refused(scan_id, e))
 }
 
 fn refused(scan_id: uuid::Uuid, error: crate::Error) -> Refused {

@@ -9,6 +9,8 @@ use rxing::common::{BitMatrix, DetectorRXingResult};
 use rxing::multi::MultipleBarcodeReader;
 use rxing::qrcode::cpp_port::decoder::Decode;
 use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets, SampleQR};
+
+use super::finder::{find_finder_patterns, row_step};
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 
@@ -115,12 +117,14 @@ fn read_own(mut matrix: BitMatrix, options: RxingOptions) -> RxingRead {
     // rxing's fast scan steps 3h / 388 rows: every fifth row up to 775 rows, more in taller
     // frames, where it would skip a small code's finder pattern; those keep every third row.
     let sparse = options.sparse_rows && matrix.height() * 3 / (4 * 97) <= 5;
+    let step = row_step(matrix.height(), !sparse);
+    let mut runs = Vec::new();
     for &inverted in polarities(options) {
         if inverted != flipped {
             matrix.flip_self();
             flipped = inverted;
         }
-        let mut patterns = FindFinderPatterns(&matrix, !sparse, 0);
+        let mut patterns = find_finder_patterns(&matrix, step, &mut runs);
         let found = patterns.len();
         for p in &patterns {
             out.largest_candidate = out.largest_candidate.max(p.size.max(0) as usize);

@@ -35,6 +35,7 @@
 mod binarize;
 mod engines;
 mod file;
+mod finder;
 mod frame;
 
 #[cfg(feature = "corpus")]

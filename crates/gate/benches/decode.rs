@@ -1,5 +1,5 @@
 //! QR decoding of one 1280x720 frame: rqrr alone (the baseline), rxing alone and the pipeline,
-//! on a frame with a code and on one without.
+//! on frames with a code (plain, turned, small) and without one (a plain scene, look-alikes).
 //!
 //! ```sh
 //! taskset -c 1 cargo bench -p gerbang-gate --bench decode
@@ -17,6 +17,7 @@ fn decode(c: &mut Criterion) {
     let frames = [
         ("with_code", sample(Case::Plain, 0)),
         ("rotated_code", sample(Case::Rotated, 0)),
+        ("small_code", sample(Case::Small, 0)),
         ("no_code", sample(Case::NoCode, 0)),
         ("busy_no_code", sample(Case::NotCode, 0)),
     ];

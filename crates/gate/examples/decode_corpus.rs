@@ -5,7 +5,7 @@
 //! ```
 //!
 //! PER_CASE frames of each case (default 40); CONFIG names (default: all) from
-//! `support/report.rs`. The corpus is cached in `$TMPDIR/gerbang-corpus-PER_CASE.bin`
+//! `support/report.rs`. The corpus is cached in `$TMPDIR/gerbang-corpus-v3-PER_CASE.bin`
 //! (`support/corpus_cache.rs`). Each configuration runs over the corpus `PASSES` times
 //! (environment, default 3) and each frame's time is its fastest pass, so a busy machine
 //! disturbs the numbers less; `decode_cost.rs` counts instructions instead, which a busy machine

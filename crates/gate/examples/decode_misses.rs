@@ -5,7 +5,7 @@
 //! cargo run --release -p gerbang-gate --example decode_misses -- [PER_CASE] [CASE...]
 //! ```
 //!
-//! The corpus is cached in `$TMPDIR/gerbang-corpus-PER_CASE.bin` (see `support/corpus_cache.rs`).
+//! The corpus is cached in `$TMPDIR/gerbang-corpus-v3-PER_CASE.bin` (see `support/corpus_cache.rs`).
 
 #[path = "support/corpus_cache.rs"]
 mod corpus_cache;
@@ -34,9 +34,9 @@ fn main() {
     };
     let others = [
         (
-            "full-always",
+            "full-on-evidence",
             DecoderConfig {
-                full_needs_evidence: false,
+                full_needs_evidence: true,
                 ..full
             },
         ),

@@ -1,4 +1,4 @@
-//! The synthetic corpus, cached in `$TMPDIR/gerbang-corpus-PER_CASE.bin` (about 0.9 MB a frame):
+//! The synthetic corpus, cached in `$TMPDIR/gerbang-corpus-v3-PER_CASE.bin` (about 0.9 MB a frame):
 //! making it takes far longer than decoding it. Delete the file after changing the corpus.
 
 use std::io::{Read, Write};
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use gerbang_gate::decode::corpus::{sample, Case, Sample, HEIGHT, WIDTH};
 
 fn cache_path(per_case: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("gerbang-corpus-{per_case}.bin"))
+    std::env::temp_dir().join(format!("gerbang-corpus-v3-{per_case}.bin"))
 }
 
 /// The corpus, from the cache when it is there.
@@ -28,6 +28,17 @@ pub fn load_corpus(per_case: u32) -> Vec<Sample> {
                 file.read_exact(&mut text).unwrap();
                 t.push(String::from_utf8(text).unwrap());
             }
+            let mut outlines = Vec::new();
+            for _ in 0..texts {
+                let mut corners = [(0f32, 0f32); 4];
+                for corner in &mut corners {
+                    let mut xy = [0u8; 8];
+                    file.read_exact(&mut xy).unwrap();
+                    corner.0 = f32::from_le_bytes(xy[..4].try_into().unwrap());
+                    corner.1 = f32::from_le_bytes(xy[4..].try_into().unwrap());
+                }
+                outlines.push(corners);
+            }
             let mut pixels = vec![0u8; WIDTH * HEIGHT];
             file.read_exact(&mut pixels).unwrap();
             samples.push(Sample {
@@ -35,6 +46,7 @@ pub fn load_corpus(per_case: u32) -> Vec<Sample> {
                 index,
                 pixels,
                 texts: t,
+                outlines,
             });
         }
         return samples;
@@ -53,6 +65,12 @@ pub fn load_corpus(per_case: u32) -> Vec<Sample> {
         for t in &s.texts {
             file.write_all(&(t.len() as u32).to_le_bytes()).unwrap();
             file.write_all(t.as_bytes()).unwrap();
+        }
+        for corners in &s.outlines {
+            for (x, y) in corners {
+                file.write_all(&x.to_le_bytes()).unwrap();
+                file.write_all(&y.to_le_bytes()).unwrap();
+            }
         }
         file.write_all(&s.pixels).unwrap();
     }

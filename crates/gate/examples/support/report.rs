@@ -14,6 +14,13 @@ pub fn configs() -> Vec<(&'static str, DecoderConfig)> {
         ("pipeline", full),
         ("before-tuning", DecoderConfig::BEFORE_TUNING),
         (
+            "no-regrid",
+            DecoderConfig {
+                regrid: false,
+                ..full
+            },
+        ),
+        (
             "unused-3",
             DecoderConfig {
                 unused_for_full: 3,
@@ -35,9 +42,9 @@ pub fn configs() -> Vec<(&'static str, DecoderConfig)> {
             },
         ),
         (
-            "full-always",
+            "full-on-evidence",
             DecoderConfig {
-                full_needs_evidence: false,
+                full_needs_evidence: true,
                 ..full
             },
         ),

@@ -59,15 +59,16 @@ pub(crate) fn threshold(
         for (sum, &v) in col_sum.iter_mut().zip(first) {
             *sum = u16::from(v);
         }
+        // Three loops rather than one: each is vectorised at full width (one loop over all
+        // three had the u16 sums set the minima and maxima to half width).
         for row in rest.chunks_exact(width) {
-            for (((lo, hi), sum), &v) in col_min
-                .iter_mut()
-                .zip(col_max.iter_mut())
-                .zip(col_sum.iter_mut())
-                .zip(row)
-            {
+            for (lo, &v) in col_min.iter_mut().zip(row) {
                 *lo = (*lo).min(v);
+            }
+            for (hi, &v) in col_max.iter_mut().zip(row) {
                 *hi = (*hi).max(v);
+            }
+            for (sum, &v) in col_sum.iter_mut().zip(row) {
                 *sum += u16::from(v);
             }
         }

@@ -108,6 +108,9 @@ pub struct Sample {
     pub pixels: Vec<u8>,
     /// What the codes in the frame say (empty for frames without codes).
     pub texts: Vec<String>,
+    /// Where each code's symbol is (the corners of its modules, without the quiet zone: top
+    /// left, top right, bottom right, bottom left of the symbol as printed), in `texts` order.
+    pub outlines: Vec<[(f32, f32); 4]>,
 }
 
 impl Sample {
@@ -132,6 +135,7 @@ pub fn sample(case: Case, index: u32) -> Sample {
         matches!(case, Case::Busy | Case::NoCode) || (case == Case::Several && rng.chance(0.5));
     let mut img = background(&mut rng, busy);
     let mut texts = Vec::new();
+    let mut outlines = Vec::new();
     match case {
         Case::NoCode => {}
         Case::NotCode => not_a_code(&mut rng, &mut img),
@@ -158,6 +162,7 @@ pub fn sample(case: Case, index: u32) -> Sample {
                 };
                 render(&mut img, &qr, &pose, &Look::paper(&mut rng));
                 texts.push(text);
+                outlines.push(corners(&pose));
             }
         }
         _ => {
@@ -178,12 +183,13 @@ pub fn sample(case: Case, index: u32) -> Sample {
                 glare(&mut img, &mut rng, &pose);
             }
             texts.push(text);
+            outlines.push(corners(&pose));
         }
     }
     let sigma = rng.range(1.5, 4.0);
     if case == Case::Blurred {
-        let passes_sigma = rng.range(1.0, 2.0);
-        blur(&mut img, passes_sigma);
+        let sigma_blur = rng.range(1.0, 2.0);
+        blur(&mut img, sigma_blur);
     } else if rng.chance(0.5) {
         // A camera is never perfectly sharp.
         blur(&mut img, 0.6);
@@ -198,6 +204,7 @@ pub fn sample(case: Case, index: u32) -> Sample {
         index,
         pixels: img,
         texts,
+        outlines,
     }
 }
 
@@ -676,38 +683,51 @@ fn glare(img: &mut [u8], rng: &mut Rng, pose: &Pose) {
 }
 
 /// Approximately Gaussian blur: three box-blur passes each way.
+/// A Gaussian blur of standard deviation `sigma` pixels (separable, kernel to 3 sigma).
+///
+/// (It was three box blurs of a width rounded from `sigma` but at least 3 pixels, which could
+/// not blur less than sigma 1.41: the "slight" 0.6 of half the frames was 1.41, and the blurred
+/// case's 1-2 was 1.41-2.45.)
 fn blur(img: &mut [u8], sigma: f32) {
-    // Three boxes of width w have variance 3 (w^2 - 1) / 12.
-    let radius = (((4.0 * sigma * sigma + 1.0).sqrt() - 1.0) / 2.0)
-        .round()
-        .max(1.0) as usize;
+    let radius = (3.0 * sigma).ceil().max(1.0) as usize;
+    let weights: Vec<f32> = (0..=2 * radius)
+        .map(|i| {
+            let d = i as f32 - radius as f32;
+            (-d * d / (2.0 * sigma * sigma)).exp()
+        })
+        .collect();
+    let total: f32 = weights.iter().sum();
+    let weights: Vec<f32> = weights.iter().map(|w| w / total).collect();
     let mut line = Vec::new();
-    for _ in 0..3 {
+    for y in 0..HEIGHT {
+        line.clear();
+        line.extend_from_slice(&img[y * WIDTH..(y + 1) * WIDTH]);
+        blur_line(&line, &mut img[y * WIDTH..(y + 1) * WIDTH], &weights);
+    }
+    let mut column = vec![0u8; HEIGHT];
+    let mut out = vec![0u8; HEIGHT];
+    for x in 0..WIDTH {
         for y in 0..HEIGHT {
-            line.clear();
-            line.extend_from_slice(&img[y * WIDTH..(y + 1) * WIDTH]);
-            box_line(&line, &mut img[y * WIDTH..(y + 1) * WIDTH], radius);
+            column[y] = img[y * WIDTH + x];
         }
-        let mut column = vec![0u8; HEIGHT];
-        let mut out = vec![0u8; HEIGHT];
-        for x in 0..WIDTH {
-            for y in 0..HEIGHT {
-                column[y] = img[y * WIDTH + x];
-            }
-            box_line(&column, &mut out, radius);
-            for y in 0..HEIGHT {
-                img[y * WIDTH + x] = out[y];
-            }
+        blur_line(&column, &mut out, &weights);
+        for y in 0..HEIGHT {
+            img[y * WIDTH + x] = out[y];
         }
     }
 }
 
-fn box_line(src: &[u8], dst: &mut [u8], radius: usize) {
-    let n = src.len();
+/// One line convolved with `weights` (centred), the edge pixel repeated beyond the ends.
+fn blur_line(src: &[u8], dst: &mut [u8], weights: &[f32]) {
+    let radius = weights.len() / 2;
+    let last = src.len() - 1;
     for (i, out) in dst.iter_mut().enumerate() {
-        let (lo, hi) = (i.saturating_sub(radius), (i + radius + 1).min(n));
-        let sum: u32 = src[lo..hi].iter().map(|&v| u32::from(v)).sum();
-        *out = (sum / (hi - lo) as u32) as u8;
+        let mut sum = 0.0;
+        for (k, w) in weights.iter().enumerate() {
+            let j = (i + k).saturating_sub(radius).min(last);
+            sum += w * f32::from(src[j]);
+        }
+        *out = sum.round().clamp(0.0, 255.0) as u8;
     }
 }
 

@@ -15,6 +15,7 @@ use rxing::qrcode::cpp_port::QrReader;
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 
 use super::binarize::threshold;
+use super::regrid;
 
 /// One code read from a packed (stride = width) luma buffer, in that buffer's pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +57,9 @@ pub(crate) struct RxingOptions {
     /// Look for finder patterns on every fifth row instead of every third (our binariser only,
     /// frames up to 775 rows tall): enough for modules of two pixels and more, as at full size.
     pub sparse_rows: bool,
+    /// When a code's grid was found but its bits did not decode, read its modules again from
+    /// the grey pixels (our binariser only; see `regrid.rs`).
+    pub regrid: bool,
 }
 
 /// Hints for rxing: plain QR codes only. Micro QR and rMQR have far weaker error correction;
@@ -84,7 +88,7 @@ pub(crate) fn rxing(
     let run = || {
         if options.own_binariser {
             let matrix = threshold(pixels, width, height, options.min_range)?;
-            Some(read_own(matrix, options))
+            Some(read_own(matrix, pixels, width, options))
         } else {
             let source = Luma8Source::new_with_slice(pixels, width as u32, height as u32).ok()?;
             Some(read_hybrid(
@@ -111,7 +115,13 @@ fn polarities(options: RxingOptions) -> &'static [bool] {
 
 /// Reads our own binarised bits with rxing's QR detector and decoder, called step by step (as
 /// its `QrReader` does) so that the finder patterns found are counted for free.
-fn read_own(mut matrix: BitMatrix, options: RxingOptions) -> RxingRead {
+fn read_own(
+    mut matrix: BitMatrix,
+    pixels: &[u8],
+    width: usize,
+    options: RxingOptions,
+) -> RxingRead {
+    let height = matrix.height() as usize;
     let mut out = RxingRead::default();
     let mut flipped = false;
     // rxing's fast scan steps 3h / 388 rows: every fifth row up to 775 rows, more in taller
@@ -137,14 +147,38 @@ fn read_own(mut matrix: BitMatrix, options: RxingOptions) -> RxingRead {
             let Ok(detected) = SampleQR(&matrix, &set) else {
                 continue;
             };
-            let Ok(decoded) = Decode(detected.getBits()) else {
-                continue;
-            };
             let points = detected.getPoints();
-            let text = decoded.text();
-            if !decoded.isValid() || points.len() < 4 || text.is_empty() {
+            if points.len() < 4 {
                 continue;
             }
+            let decoded = Decode(detected.getBits())
+                .ok()
+                .filter(|d| d.isValid())
+                .map(|d| d.text())
+                .filter(|text| !text.is_empty());
+            let text = match decoded {
+                Some(text) => text,
+                None if options.regrid => {
+                    // rxing reports the grid's corners half a pixel on, in the order top left,
+                    // top right, bottom left, bottom right.
+                    let corner = |i: usize| (points[i].x - 0.5, points[i].y - 0.5);
+                    let corners = [corner(0), corner(1), corner(3), corner(2)];
+                    let dimension = detected.getBits().width() as usize;
+                    let Some(text) = regrid::read_modules(
+                        pixels,
+                        width,
+                        height,
+                        corners,
+                        dimension,
+                        inverted,
+                        &regrid::SHARPEN,
+                    ) else {
+                        continue;
+                    };
+                    text
+                }
+                None => continue,
+            };
             used.extend([set.bl, set.tl, set.tr]);
             let corner = |i: usize| (points[i].x, points[i].y);
             out.hits.push(Hit {

@@ -16,6 +16,7 @@
 use gerbang_core::{EventSigner, TicketClaims};
 use qrcode::{Color, EcLevel, QrCode};
 
+use super::homography::Homography;
 use super::LumaFrame;
 
 pub const WIDTH: usize = 1280;
@@ -402,54 +403,6 @@ impl Look {
     }
 }
 
-/// A projective map from the unit square to a quadrilateral, and back.
-#[derive(Debug, Clone, Copy)]
-struct Homography([f32; 9]);
-
-impl Homography {
-    /// Maps (0,0), (1,0), (1,1), (0,1) to `q[0..4]` (Heckbert's square-to-quad).
-    fn square_to_quad(q: [(f32, f32); 4]) -> Homography {
-        let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = q;
-        let (dx1, dx2, dx3) = (x1 - x2, x3 - x2, x0 - x1 + x2 - x3);
-        let (dy1, dy2, dy3) = (y1 - y2, y3 - y2, y0 - y1 + y2 - y3);
-        let den = dx1 * dy2 - dx2 * dy1;
-        let g = (dx3 * dy2 - dx2 * dy3) / den;
-        let h = (dx1 * dy3 - dx3 * dy1) / den;
-        Homography([
-            x1 - x0 + g * x1,
-            x3 - x0 + h * x3,
-            x0,
-            y1 - y0 + g * y1,
-            y3 - y0 + h * y3,
-            y0,
-            g,
-            h,
-            1.0,
-        ])
-    }
-
-    fn inverse(&self) -> Homography {
-        let [a, b, c, d, e, f, g, h, i] = self.0;
-        Homography([
-            e * i - f * h,
-            c * h - b * i,
-            b * f - c * e,
-            f * g - d * i,
-            a * i - c * g,
-            c * d - a * f,
-            d * h - e * g,
-            b * g - a * h,
-            a * e - b * d,
-        ])
-    }
-
-    fn apply(&self, x: f32, y: f32) -> (f32, f32) {
-        let [a, b, c, d, e, f, g, h, i] = self.0;
-        let w = g * x + h * y + i;
-        ((a * x + b * y + c) / w, (d * x + e * y + f) / w)
-    }
-}
-
 /// The frame positions of the symbol's corners (without quiet zone) for a pose: the square is
 /// turned, tilted in 3D and projected with a 1000 px focal length.
 fn corners(pose: &Pose) -> [(f32, f32); 4] {
@@ -472,7 +425,8 @@ fn corners(pose: &Pose) -> [(f32, f32); 4] {
 /// by 2x2 supersampling.
 fn render(img: &mut [u8], symbol: &Symbol, pose: &Pose, look: &Look) {
     let n = symbol.n as f32;
-    let to_frame = Homography::square_to_quad(corners(pose));
+    let to_frame = Homography::square_to_quad(corners(pose))
+        .expect("a pose's corners form a proper quadrilateral");
     let to_square = to_frame.inverse();
     let pad = 4.0 + look.margin;
     let outline = [

@@ -89,7 +89,8 @@ fn row_runs(words: &[usize], width: usize, runs: &mut Vec<u16>) {
 /// already found, in rxing's order (`FindFinderPatterns` with `FindPattern`): windows start at
 /// each dark run (`runs[1 + c..6 + c]`, c even) while `1 + c < runs.len() - 5`, the row's first
 /// window also before that bound and with no light run in front of it to judge, and after a hit
-/// the search goes on two pairs of runs later.
+/// the search goes on two pairs of runs later. (A row of fewer than six runs has no window
+/// here; rxing's view of a five-run row reads its leading light run as a bar.)
 fn scan_row(matrix: &BitMatrix, runs: &[u16], y: u32, found: &mut Vec<ConcentricPattern>) {
     let len = runs.len();
     if len < 6 {

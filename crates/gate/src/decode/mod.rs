@@ -43,6 +43,7 @@ mod engines;
 mod file;
 mod finder;
 mod frame;
+mod homography;
 mod regrid;
 
 #[cfg(feature = "corpus")]

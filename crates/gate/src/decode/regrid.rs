@@ -14,44 +14,10 @@
 use rxing::common::BitMatrix;
 use rxing::qrcode::cpp_port::decoder::Decode;
 
+use super::homography::Homography;
+
 /// The sharpening factors tried, in order (0 is the plain grey reading).
 pub(crate) const SHARPEN: [f32; 2] = [3.0, 1.0];
-
-/// A projective map from the unit square to a quadrilateral.
-#[derive(Debug, Clone, Copy)]
-struct Homography([f32; 8]);
-
-impl Homography {
-    /// Maps (0,0), (1,0), (1,1), (0,1) to `q[0..4]` (Heckbert's square-to-quad); `None` for a
-    /// degenerate quadrilateral.
-    fn square_to_quad(q: [(f32, f32); 4]) -> Option<Homography> {
-        let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = q;
-        let (dx1, dx2, dx3) = (x1 - x2, x3 - x2, x0 - x1 + x2 - x3);
-        let (dy1, dy2, dy3) = (y1 - y2, y3 - y2, y0 - y1 + y2 - y3);
-        let den = dx1 * dy2 - dx2 * dy1;
-        if den.abs() < 1e-6 || !den.is_finite() {
-            return None;
-        }
-        let g = (dx3 * dy2 - dx2 * dy3) / den;
-        let h = (dx1 * dy3 - dx3 * dy1) / den;
-        Some(Homography([
-            x1 - x0 + g * x1,
-            x3 - x0 + h * x3,
-            x0,
-            y1 - y0 + g * y1,
-            y3 - y0 + h * y3,
-            y0,
-            g,
-            h,
-        ]))
-    }
-
-    fn apply(&self, u: f32, v: f32) -> (f32, f32) {
-        let [a, b, c, d, e, f, g, h] = self.0;
-        let w = g * u + h * v + 1.0;
-        ((a * u + b * v + c) / w, (d * u + e * v + f) / w)
-    }
-}
 
 /// The grey level at (x, y) in pixel coordinates (pixel i covers [i, i + 1)), interpolated
 /// between the four nearest pixel centres; `None` outside the image.

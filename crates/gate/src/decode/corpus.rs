@@ -636,7 +636,6 @@ fn glare(img: &mut [u8], rng: &mut Rng, pose: &Pose) {
     }
 }
 
-/// Approximately Gaussian blur: three box-blur passes each way.
 /// A Gaussian blur of standard deviation `sigma` pixels (separable, kernel to 3 sigma).
 ///
 /// (It was three box blurs of a width rounded from `sigma` but at least 3 pixels, which could

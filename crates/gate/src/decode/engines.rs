@@ -9,12 +9,11 @@ use rxing::common::{BitMatrix, DetectorRXingResult};
 use rxing::multi::MultipleBarcodeReader;
 use rxing::qrcode::cpp_port::decoder::Decode;
 use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets, SampleQR};
-
-use super::finder::{find_finder_patterns, row_step};
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 
 use super::binarize::threshold;
+use super::finder::{find_finder_patterns, row_step};
 use super::regrid;
 
 /// One code read from a packed (stride = width) luma buffer, in that buffer's pixels.

@@ -89,8 +89,9 @@ fn row_runs(words: &[usize], width: usize, runs: &mut Vec<u16>) {
 /// already found, in rxing's order (`FindFinderPatterns` with `FindPattern`): windows start at
 /// each dark run (`runs[1 + c..6 + c]`, c even) while `1 + c < runs.len() - 5`, the row's first
 /// window also before that bound and with no light run in front of it to judge, and after a hit
-/// the search goes on two pairs of runs later. (A row of fewer than six runs has no window
-/// here; rxing's view of a five-run row reads its leading light run as a bar.)
+/// the search goes on two pairs of runs later. A row always has an odd number of runs, so one
+/// of fewer than seven has no window that fits (rxing tests a five-run row's runs from the
+/// leading light one, then drops any hit as not fitting: the same, nothing).
 fn scan_row(matrix: &BitMatrix, runs: &[u16], y: u32, found: &mut Vec<ConcentricPattern>) {
     let len = runs.len();
     if len < 6 {
@@ -167,49 +168,90 @@ fn is_finder_row(window: &[u16; 5], space_in_front: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use rxing::common::BitArray;
+    use rxing::common::cpp_essentials::{GetPatternRowTP, PatternRow};
     use rxing::qrcode::cpp_port::detector::FindFinderPatterns;
 
     use super::*;
     use crate::decode::binarize::{threshold, MIN_RANGE, STRETCHED_MIN_RANGE};
     use crate::decode::corpus::{sample, Case};
 
-    #[test]
-    fn runs_are_rxings_pattern_row() {
-        // Rows that start and end light or dark, cross word boundaries and have stray bits
-        // past the row's end (a flipped matrix sets them).
-        let rows: [&[usize]; 5] = [
-            &[0b0110, usize::MAX],
-            &[usize::MAX, 0],
-            &[0x8000_0000_0000_0001, 0x1],
-            &[0, 0],
-            &[0xF0F0, 0xFFFF_FFFF_FFFF_FF00],
-        ];
-        for width in [70, 100, 128] {
-            for words in rows {
-                let mut runs = Vec::new();
-                row_runs(words, width, &mut runs);
-                let mut expected = vec![0u16];
-                let mut dark = false;
-                for x in 0..width {
-                    let bit = words[x / 64] >> (x % 64) & 1 == 1;
-                    if bit != dark {
-                        expected.push(0);
-                        dark = bit;
-                    }
-                    *expected.last_mut().unwrap() += 1;
+    /// A matrix with the given rows (a char per pixel, '#' dark).
+    fn matrix_of(rows: &[String]) -> BitMatrix {
+        let width = rows.iter().map(String::len).max().unwrap_or(1);
+        let mut matrix = BitMatrix::new(width as u32, rows.len() as u32).unwrap();
+        for (y, row) in rows.iter().enumerate() {
+            for (x, c) in row.chars().enumerate() {
+                if c == '#' {
+                    matrix.set(x as u32, y as u32);
                 }
-                if dark {
-                    expected.push(0);
-                }
-                assert_eq!(runs, expected, "width {width}, words {words:x?}");
-                assert_eq!(runs.iter().map(|&r| usize::from(r)).sum::<usize>(), width);
             }
         }
-        // The row copy rxing hands out has the same words.
-        let mut row = BitArray::with_size(70);
-        row.set(3);
-        assert_eq!(row.getBitArray()[0], 0b1000);
+        matrix
+    }
+
+    #[test]
+    fn runs_are_rxings_pattern_row() {
+        // Rows that start and end light or dark, change colour at word boundaries, or never;
+        // each also flipped (which must not bring in bits past the row's end).
+        let patterns = [".", "#", "##.", ".#", "#.#..###....", "...#"];
+        let mut rows = Vec::new();
+        for width in [63, 64, 65, 100, 128, 130] {
+            for pattern in patterns {
+                rows.push(pattern.chars().cycle().take(width).collect::<String>());
+            }
+            let edges: String = (0..width)
+                .map(|x| {
+                    if x == 0 || x + 1 == width || x % 64 == 63 {
+                        '#'
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            rows.push(edges);
+        }
+        for row in &rows {
+            let mut matrix = matrix_of(std::slice::from_ref(row));
+            for _flipped in 0..2 {
+                let mut theirs = PatternRow::default();
+                GetPatternRowTP(&matrix, 0, &mut theirs, false);
+                let theirs: Vec<u16> = theirs.into_iter().collect();
+                let mut ours = Vec::new();
+                row_runs(
+                    matrix.getRow(0).getBitArray(),
+                    matrix.width() as usize,
+                    &mut ours,
+                );
+                assert_eq!(ours, theirs, "row {row:?}");
+                matrix.flip_self();
+            }
+        }
+    }
+
+    /// Finder patterns drawn at `module` pixels a module: one at the left edge of its rows
+    /// (a row starts dark), one at the right edge (a row ends dark), two a module apart (the
+    /// skip after a hit) and one more on its own.
+    fn drawn_patterns(module: usize) -> BitMatrix {
+        // Module (i, j) of a finder pattern is light only on the ring two modules out.
+        let dark = |i: usize, j: usize| i.abs_diff(3).max(j.abs_diff(3)) != 2;
+        let width = 60 * module;
+        let mut rows = vec![vec!['.'; width]; 20 * module];
+        let mut stamp = |left: usize, top: usize| {
+            for j in 0..7 * module {
+                for i in 0..7 * module {
+                    if dark(i / module, j / module) {
+                        rows[top + j][left + i] = '#';
+                    }
+                }
+            }
+        };
+        stamp(0, module);
+        stamp(width - 7 * module, 2 * module);
+        stamp(12 * module, 10 * module);
+        stamp(20 * module, 10 * module);
+        stamp(35 * module, 11 * module);
+        let rows: Vec<String> = rows.into_iter().map(|r| r.into_iter().collect()).collect();
+        matrix_of(&rows)
     }
 
     #[test]
@@ -253,5 +295,21 @@ mod tests {
             total > 100,
             "the frames have finder patterns to find ({total})"
         );
+        // Drawn patterns at the rows' ends and side by side, in both polarities.
+        for module in [1, 2, 3, 5] {
+            let mut matrix = drawn_patterns(module);
+            let mut found = 0;
+            for _polarity in 0..2 {
+                for try_harder in [true, false] {
+                    let step = row_step(matrix.height(), try_harder);
+                    let ours = find_finder_patterns(&matrix, step, &mut runs);
+                    let theirs = FindFinderPatterns(&matrix, try_harder, 0);
+                    assert_eq!(ours, theirs, "module {module}");
+                    found += ours.len();
+                }
+                matrix.flip_self();
+            }
+            assert!(found >= 4, "module {module}: {found} patterns found");
+        }
     }
 }

@@ -25,15 +25,16 @@
 //!    histogram's table and the lower flatness threshold: a ticket printed on grey paper
 //!    against a lighter background. (It used to run only when half size saw finder-pattern
 //!    candidates; a small code often leaves none there, and the full-size pass now costs
-//!    little enough to run on every frame: see [`DecoderConfig::full_needs_evidence`].)
-//!
-//! In every rxing pass, a code whose grid was found but whose binarised bits did not decode
-//! is read once more from the grey pixels at that grid, sharpened in module space
-//! (`regrid.rs`): a code under glare, or small and blurred.
+//!    little enough to run whenever half size read nothing: see
+//!    [`DecoderConfig::full_needs_evidence`].)
 //! 4. **Second opinion** (off by default for camera frames): rqrr (quirc's algorithm) on the
 //!    half-size frame, only when an rxing pass saw finder-pattern candidates it could not
 //!    decode. On the corpus it read no code that rxing had missed and cost up to 10 ms on busy
 //!    frames, so only [`decode_file`] uses it, as a last resort on the full-size image.
+//!
+//! In every rxing pass, a code whose grid was found but whose binarised bits did not decode is
+//! read once more from the grey pixels at that grid, sharpened in module space (`regrid.rs`):
+//! a code under glare, or small and blurred.
 //!
 //! Each part can be switched off in [`DecoderConfig`], so `examples/decode_corpus.rs` measures
 //! what each one contributes; the numbers are in `docs/BENCHMARKS.md`.
@@ -119,7 +120,9 @@ pub struct DecoderConfig {
     pub rqrr_full_size: bool,
     /// When the half-size pass read codes, also read full size if at least this many
     /// finder-pattern candidates were left over (another code, too small for half size, may be
-    /// there). 1 by default; it was 3, which missed the third code of some frames with several.
+    /// there). 1 by default; it was 3, which missed the third code of some frames with several
+    /// while full size ran only on evidence (on the corrected corpus, with full size read
+    /// whenever half size read nothing, 3 reads the same codes: no frame tells them apart).
     pub unused_for_full: usize,
     /// Look for finder patterns on every fifth row of the full-size frame instead of every third:
     /// a finder pattern's centre is at least six pixels tall at full size for any code that can be
@@ -131,7 +134,7 @@ pub struct DecoderConfig {
     /// flatness threshold (see [`LOW_CONTRAST_RANGE`]).
     pub low_contrast_retry: bool,
     /// When rxing found a code's grid but its bits did not decode, read the modules again from
-    /// the grey pixels, sharpened (small codes; see `regrid.rs`).
+    /// the grey pixels, sharpened in module space (codes under glare; see `regrid.rs`).
     pub regrid: bool,
 }
 
@@ -345,7 +348,7 @@ impl Decoder {
         }
         self.tracked_frames = 0;
         // Finder-pattern candidates that rxing saw but could not decode: the evidence that pays
-        // for the full-size pass and rqrr, so a frame with nothing like a code stays cheap.
+        // for rqrr (and, with `full_needs_evidence`, for the full-size pass).
         let mut candidates = 0;
         // The largest candidate half size saw, and the frame's levels (1st to 99th percentile).
         let mut largest = 0;

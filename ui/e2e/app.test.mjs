@@ -191,7 +191,7 @@ describe('camera', () => {
   it('says there is no camera, and what still works', async () => {
     const page = await open(browser.context, server.url);
     assert.equal(await page.getByTestId('camera-status').textContent(), 'Tidak ada kamera');
-    assert.match(await page.getByTestId('camera-problem').textContent(), /no camera is connected/);
+    assert.match(await page.getByTestId('camera-problem').textContent(), /Kamera tidak terhubung\. Colokkan kamera/);
     await page.keyboard.press('F5');
     // Settings asks for the cameras when it opens; the answer says there are none.
     await page.getByTestId('camera-none').waitFor();

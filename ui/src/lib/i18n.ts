@@ -71,6 +71,11 @@ const id = {
   'camera.error': 'Kamera bermasalah',
   'camera.ended': 'Kamera berhenti',
   'camera.stopped': 'Kamera dimatikan',
+  'camera.advice.no_camera': 'Kamera tidak terhubung. Colokkan kamera; gerbang terus mencarinya.',
+  'camera.advice.busy':
+    'Kamera sedang dipakai program lain (panggilan video, Gerbang lain). Tutup program itu; gerbang terus mencoba.',
+  'camera.advice.disconnected': 'Kamera berhenti mengirim gambar; mungkin tercabut. Gerbang terus mencoba.',
+  'camera.advice.error': 'Kamera tidak bisa dipakai. Keterangan dari sistem: {detail}',
   'scan.manualLabel': 'Ketik kode tiket',
   'scan.manualPlaceholder': 'Kode tiket',
   'scan.check': 'Periksa',
@@ -377,6 +382,11 @@ const en: Messages = {
   'camera.error': 'Camera problem',
   'camera.ended': 'The camera stopped',
   'camera.stopped': 'Camera off',
+  'camera.advice.no_camera': 'The camera is not connected. Plug it in; the gate keeps looking.',
+  'camera.advice.busy':
+    'The camera is in use by another program (a video call, another Gerbang). Close that program; the gate keeps trying.',
+  'camera.advice.disconnected': 'The camera stopped sending pictures; it may have been unplugged. The gate keeps trying.',
+  'camera.advice.error': 'The camera cannot be used. What the system said: {detail}',
   'scan.manualLabel': 'Type a ticket code',
   'scan.manualPlaceholder': 'Ticket code',
   'scan.check': 'Check',

@@ -190,10 +190,10 @@ pub fn sample(case: Case, index: u32) -> Sample {
     let sigma = rng.range(1.5, 4.0);
     if case == Case::Blurred {
         let sigma_blur = rng.range(1.0, 2.0);
-        blur(&mut img, sigma_blur);
+        blur(&mut img, WIDTH, HEIGHT, sigma_blur);
     } else if rng.chance(0.5) {
         // A camera is never perfectly sharp.
-        blur(&mut img, 0.6);
+        blur(&mut img, WIDTH, HEIGHT, 0.6);
     }
     noise(&mut img, &mut rng, sigma);
     if case == Case::Jpeg || (case == Case::NoCode && rng.chance(0.3)) {
@@ -636,12 +636,13 @@ fn glare(img: &mut [u8], rng: &mut Rng, pose: &Pose) {
     }
 }
 
-/// A Gaussian blur of standard deviation `sigma` pixels (separable, kernel to 3 sigma).
+/// A Gaussian blur of standard deviation `sigma` pixels (separable, kernel to 3 sigma) of a
+/// packed `width` x `height` image.
 ///
 /// (It was three box blurs of a width rounded from `sigma` but at least 3 pixels, which could
 /// not blur less than sigma 1.41: the "slight" 0.6 of half the frames was 1.41, and the blurred
 /// case's 1-2 was 1.41-2.45.)
-fn blur(img: &mut [u8], sigma: f32) {
+pub(crate) fn blur(img: &mut [u8], width: usize, height: usize, sigma: f32) {
     let radius = (3.0 * sigma).ceil().max(1.0) as usize;
     let weights: Vec<f32> = (0..=2 * radius)
         .map(|i| {
@@ -652,20 +653,20 @@ fn blur(img: &mut [u8], sigma: f32) {
     let total: f32 = weights.iter().sum();
     let weights: Vec<f32> = weights.iter().map(|w| w / total).collect();
     let mut line = Vec::new();
-    for y in 0..HEIGHT {
+    for y in 0..height {
         line.clear();
-        line.extend_from_slice(&img[y * WIDTH..(y + 1) * WIDTH]);
-        blur_line(&line, &mut img[y * WIDTH..(y + 1) * WIDTH], &weights);
+        line.extend_from_slice(&img[y * width..(y + 1) * width]);
+        blur_line(&line, &mut img[y * width..(y + 1) * width], &weights);
     }
-    let mut column = vec![0u8; HEIGHT];
-    let mut out = vec![0u8; HEIGHT];
-    for x in 0..WIDTH {
-        for y in 0..HEIGHT {
-            column[y] = img[y * WIDTH + x];
+    let mut column = vec![0u8; height];
+    let mut out = vec![0u8; height];
+    for x in 0..width {
+        for y in 0..height {
+            column[y] = img[y * width + x];
         }
         blur_line(&column, &mut out, &weights);
-        for y in 0..HEIGHT {
-            img[y * WIDTH + x] = out[y];
+        for y in 0..height {
+            img[y * width + x] = out[y];
         }
     }
 }

@@ -254,6 +254,22 @@ mod tests {
         matrix_of(&rows)
     }
 
+    /// Asserts that both searches find the same patterns in `matrix`, in both polarities and
+    /// with both row steps; the number found.
+    fn compare_with_rxing(matrix: &mut BitMatrix, runs: &mut Vec<u16>, label: &str) -> usize {
+        let mut found = 0;
+        for _polarity in 0..2 {
+            for try_harder in [true, false] {
+                let step = row_step(matrix.height(), try_harder);
+                let ours = find_finder_patterns(matrix, step, runs);
+                assert_eq!(ours, FindFinderPatterns(matrix, try_harder, 0), "{label}");
+                found += ours.len();
+            }
+            matrix.flip_self();
+        }
+        found
+    }
+
     #[test]
     fn finds_what_rxing_finds() {
         let cases = [
@@ -278,16 +294,8 @@ mod tests {
                 ];
                 for (pixels, width, height, min_range) in images {
                     let mut matrix = threshold(pixels, width, height, min_range).unwrap();
-                    for _polarity in 0..2 {
-                        for try_harder in [true, false] {
-                            let step = row_step(matrix.height(), try_harder);
-                            let ours = find_finder_patterns(&matrix, step, &mut runs);
-                            let theirs = FindFinderPatterns(&matrix, try_harder, 0);
-                            assert_eq!(ours, theirs, "{case:?} {index} {width}x{height}");
-                            total += ours.len();
-                        }
-                        matrix.flip_self();
-                    }
+                    let label = format!("{case:?} {index} {width}x{height}");
+                    total += compare_with_rxing(&mut matrix, &mut runs, &label);
                 }
             }
         }
@@ -298,17 +306,7 @@ mod tests {
         // Drawn patterns at the rows' ends and side by side, in both polarities.
         for module in [1, 2, 3, 5] {
             let mut matrix = drawn_patterns(module);
-            let mut found = 0;
-            for _polarity in 0..2 {
-                for try_harder in [true, false] {
-                    let step = row_step(matrix.height(), try_harder);
-                    let ours = find_finder_patterns(&matrix, step, &mut runs);
-                    let theirs = FindFinderPatterns(&matrix, try_harder, 0);
-                    assert_eq!(ours, theirs, "module {module}");
-                    found += ours.len();
-                }
-                matrix.flip_self();
-            }
+            let found = compare_with_rxing(&mut matrix, &mut runs, &format!("module {module}"));
             assert!(found >= 4, "module {module}: {found} patterns found");
         }
     }

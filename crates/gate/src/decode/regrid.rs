@@ -153,6 +153,7 @@ mod tests {
     use qrcode::{Color, EcLevel, QrCode};
 
     use super::*;
+    use crate::decode::corpus::blur;
 
     /// A code drawn square at `scale` pixels a module from (`offset`, `offset`), four modules
     /// of quiet zone, ink 30 on paper 200 (4x4 supersampled), then blurred; with its corners
@@ -189,26 +190,7 @@ mod tests {
             }
         }
         if sigma > 0.0 {
-            let radius = (3.0 * sigma).ceil() as isize;
-            let weights: Vec<f32> = (-radius..=radius)
-                .map(|d| (-(d * d) as f32 / (2.0 * sigma * sigma)).exp())
-                .collect();
-            let total: f32 = weights.iter().sum();
-            for pass in 0..2 {
-                let source = pixels.clone();
-                for y in 0..side as isize {
-                    for x in 0..side as isize {
-                        let mut sum = 0.0;
-                        for (k, w) in weights.iter().enumerate() {
-                            let d = k as isize - radius;
-                            let (xx, yy) = if pass == 0 { (x + d, y) } else { (x, y + d) };
-                            let clamp = |v: isize| v.clamp(0, side as isize - 1) as usize;
-                            sum += w * f32::from(source[clamp(yy) * side + clamp(xx)]);
-                        }
-                        pixels[y as usize * side + x as usize] = (sum / total).round() as u8;
-                    }
-                }
-            }
+            blur(&mut pixels, side, side, sigma);
         }
         let far = offset + n as f32 * scale;
         let corners = [(offset, offset), (far, offset), (far, far), (offset, far)];
